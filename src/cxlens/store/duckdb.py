@@ -1,0 +1,200 @@
+"""The default store: an embedded DuckDB file (or memory).
+
+One connection writes (guarded by a lock: DuckDB allows one writer); reads run on cursors of that
+connection, so many threads can read at once. Another process can open the same file with
+``read_only=True`` while no process holds it for writing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from sqlglot import exp
+
+from cxlens.errors import CxlensInputError, StoreError
+from cxlens.schema.tables import TABLES
+from cxlens.store.migrations import MIGRATIONS
+
+__all__ = ["DuckDBStore"]
+
+DUCKDB_TYPES = {
+    "string": "VARCHAR",
+    "int": "BIGINT",
+    "float": "DOUBLE",
+    "bool": "BOOLEAN",
+    "timestamp": "TIMESTAMP",
+    "json": "JSON",
+}
+
+
+class DuckDBStore:
+    """Canonical tables in DuckDB.
+
+    Parameters
+    ----------
+    path:
+        Database file; ``None`` keeps everything in memory.
+    read_only:
+        Open an existing file without writing (several processes may do so at once).
+    threads:
+        DuckDB worker threads (default: DuckDB's own, i.e. all cores).
+    """
+
+    dialect = "duckdb"
+    capabilities = frozenset({"transactions", "json", "window_functions", "asof_join"})
+
+    def __init__(self, path: str | Path | None = None, *, read_only: bool = False,
+                 threads: int | None = None) -> None:
+        self.path = None if path is None else Path(path)
+        self.read_only = read_only
+        config: dict[str, Any] = {}
+        if threads:
+            config["threads"] = threads
+        if self.path is not None and read_only and not self.path.exists():
+            raise CxlensInputError(f"workspace file {self.path} does not exist", path=str(self.path))
+        try:
+            self._con = duckdb.connect(
+                ":memory:" if self.path is None else str(self.path), read_only=read_only, config=config
+            )
+        except duckdb.IOException as e:
+            raise StoreError(
+                f"cannot open {self.path}: {e}. Another process may have it open for writing; "
+                "close it or open this one read-only.",
+                path=str(self.path),
+            ) from e
+        self._lock = threading.RLock()
+        self._in_tx = False
+        if not read_only:
+            self._migrate()
+        elif self.schema_version() < MIGRATIONS[-1].version:
+            raise StoreError(
+                f"{self.path} has schema version {self.schema_version()}, this cxlens needs "
+                f"{MIGRATIONS[-1].version}; open it once for writing to migrate it.",
+            )
+
+    # -- schema -----------------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        with self._lock:
+            self._con.execute(
+                "CREATE TABLE IF NOT EXISTS _cxlens_migrations "
+                "(version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP DEFAULT current_timestamp)"
+            )
+            done = {r[0] for r in self._con.execute("SELECT version FROM _cxlens_migrations").fetchall()}
+            for m in MIGRATIONS:
+                if m.version in done:
+                    continue
+                with self.transaction():
+                    for stmt in m.statements(DUCKDB_TYPES):
+                        self._con.execute(stmt)
+                    self._con.execute(
+                        "INSERT INTO _cxlens_migrations (version, name) VALUES (?, ?)", [m.version, m.name]
+                    )
+
+    def schema_version(self) -> int:
+        """Highest migration applied to this database (0 for an empty one)."""
+        try:
+            row = self._cursor().execute("SELECT max(version) FROM _cxlens_migrations").fetchone()
+        except duckdb.CatalogException:
+            return 0
+        return int(row[0] or 0) if row else 0
+
+    # -- writing ----------------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything inside commits together or not at all (nested uses join the outer one)."""
+        with self._lock:
+            if self._in_tx:
+                yield
+                return
+            self._con.execute("BEGIN TRANSACTION")
+            self._in_tx = True
+            try:
+                yield
+            except BaseException:
+                self._in_tx = False
+                self._con.execute("ROLLBACK")
+                raise
+            self._in_tx = False
+            self._con.execute("COMMIT")
+
+    def append(self, tables: Mapping[str, pa.Table]) -> dict[str, int]:
+        """Append canonical Arrow tables in one transaction; returns rows written per table."""
+        if self.read_only:
+            raise CxlensInputError("this workspace was opened read-only")
+        written: dict[str, int] = {}
+        with self.transaction():
+            for name, data in tables.items():
+                if name not in TABLES:
+                    raise CxlensInputError(f"unknown table {name!r}")
+                if data.num_rows == 0:
+                    written[name] = 0
+                    continue
+                view = f"_cxlens_src_{name}"
+                self._con.register(view, data)
+                try:
+                    cols = ", ".join(f'"{c}"' for c in data.column_names)
+                    self._con.execute(f'INSERT INTO "{name}" ({cols}) SELECT {cols} FROM "{view}"')
+                finally:
+                    self._con.unregister(view)
+                written[name] = data.num_rows
+        return written
+
+    def delete_keys(self, table: str, column: str, keys: pa.Array | pa.ChunkedArray) -> None:
+        """Delete the rows of ``table`` whose ``column`` is one of ``keys`` (for upserts)."""
+        if table not in TABLES:
+            raise CxlensInputError(f"unknown table {table!r}")
+        with self._lock:
+            self._con.register("_cxlens_keys", pa.table({"k": keys}))
+            try:
+                self._con.execute(f'DELETE FROM "{table}" WHERE "{column}" IN (SELECT k FROM _cxlens_keys)')
+            finally:
+                self._con.unregister("_cxlens_keys")
+
+    def execute_with(self, query: exp.Expression | str, tables: Mapping[str, pa.Table]) -> pa.Table:
+        """Run a read query that also sees the given Arrow tables under their names."""
+        with self._lock:
+            for name, t in tables.items():
+                self._con.register(name, t)
+            try:
+                return self._con.sql(self.render(query)).to_arrow_table()
+            finally:
+                for name in tables:
+                    self._con.unregister(name)
+
+    # -- reading ----------------------------------------------------------------------------------
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        return self._con.cursor()
+
+    def render(self, query: exp.Expression | str) -> str:
+        """SQL text of ``query`` in DuckDB's dialect."""
+        return query if isinstance(query, str) else query.sql(dialect=self.dialect)
+
+    def execute(self, query: exp.Expression | str, params: list[Any] | None = None) -> pa.Table:
+        """Run a read query; returns Arrow. Inside a transaction it sees the uncommitted writes."""
+        sql = self.render(query)
+        if self._in_tx:
+            with self._lock:
+                return self._con.sql(sql, params=params or None).to_arrow_table()
+        return self._cursor().sql(sql, params=params or None).to_arrow_table()
+
+    def count(self, table: str) -> int:
+        if table not in TABLES:
+            raise CxlensInputError(f"unknown table {table!r}")
+        return int(self.execute(f'SELECT count(*) AS n FROM "{table}"').column(0)[0].as_py())
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The underlying DuckDB connection (for power users and tests; writes should go through append)."""
+        return self._con
+
+    def close(self) -> None:
+        with self._lock:
+            if not self.read_only:
+                self._con.execute("CHECKPOINT")
+            self._con.close()

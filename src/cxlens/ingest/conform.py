@@ -125,30 +125,35 @@ def _epoch(v: str) -> str:
     return f"make_timestamp(CAST({micros} AS BIGINT))"
 
 
-def _extra_checks(t: Table, out: dict[str, str]) -> list[_Check]:
+def _extra_checks(t: Table, out: dict[str, str], present: dict[str, pa.DataType]) -> list[_Check]:
     """Domain checks beyond types: scores inside their scale, known enums."""
     checks: list[_Check] = []
+
+    def raw(name: str) -> str:
+        return _q(name) if name in present else out[name]
+
     if t.name == "responses":
         qt = out["question_type"]
         lo = f"COALESCE({out['scale_min']}, " + _scale_case(qt, 0) + ")"
         hi = f"COALESCE({out['scale_max']}, " + _scale_case(qt, 1) + ")"
         sc = out["score"]
         checks.append(_Check("scale_max", f"{qt} = 'ces' AND {hi} NOT IN (5, 7)",
-                             "CES scale must be 1-5 or 1-7", "scale_max 5 or 7", out["scale_max"]))
+                             "CES scale must be 1-5 or 1-7", "scale_max 5 or 7", raw("scale_max")))
         checks.append(_Check("scale_max", f"{qt} = 'nps' AND ({lo} <> 0 OR {hi} <> 10)",
-                             "NPS is always 0-10", "scale 0-10", out["scale_max"]))
+                             "NPS is always 0-10", "scale 0-10", raw("scale_max")))
         checks.append(_Check("score", f"{sc} IS NOT NULL AND {qt} IN ('nps','ces','csat','rating') "
                              f"AND ({sc} < {lo} OR {sc} > {hi})", "score outside the question's scale",
-                             "a score within the scale (NPS 0-10, CSAT 1-5, CES 1-5 or 1-7)", sc))
+                             "a score within the scale (NPS 0-10, CSAT 1-5, CES 1-5 or 1-7)", raw("score")))
         checks.append(_Check("score", f"{sc} IS NOT NULL AND {qt} IN ('nps','ces','csat') "
                              f"AND {sc} <> trunc({sc})", "score is not a whole number",
-                             "a whole number", sc))
+                             "a whole number", raw("score")))
     if t.name == "reviews":
         r = out["rating"]
-        checks.append(_Check("rating", f"{r} < 1 OR {r} > 5", "rating outside 1-5", "1 to 5 stars", r))
+        checks.append(_Check("rating", f"{r} < 1 OR {r} > 5", "rating outside 1-5", "1 to 5 stars",
+                             raw("rating")))
     if t.name == "tasks":
         for c in ("time_s", "errors", "clicks"):
-            checks.append(_Check(c, f"{out[c]} < 0", f"{c} is negative", "zero or more", out[c]))
+            checks.append(_Check(c, f"{out[c]} < 0", f"{c} is negative", "zero or more", raw(c)))
     return checks
 
 
@@ -208,7 +213,7 @@ def conform(
         if col.choices:
             allowed = ", ".join(_lit(c) for c in col.choices)
             checks.append(_Check(col.name, f"{out[col.name]} NOT IN ({allowed})", "unknown value",
-                                 "one of " + ", ".join(col.choices), src))
+                                 "one of: " + ", ".join(col.choices), src))
     extras = [c for c in data.column_names if c not in t.column_names and c != ROW]
     if extras:
         base = out["properties"] if "properties" in present else "'{}'"
@@ -218,9 +223,9 @@ def conform(
     for col in t.columns:
         if col.required:
             checks.append(_Check(col.name, f"{out[col.name]} IS NULL", "required value is empty",
-                                 col.description or col.type,
+                                 (col.description or col.type).rstrip("."),
                                  _q(col.name) if col.name in present else "NULL"))
-    checks.extend(_extra_checks(t, out))
+    checks.extend(_extra_checks(t, out, present))
 
     err = "CASE " + " ".join(f"WHEN {c.condition} THEN {i + 1}" for i, c in enumerate(checks)) + " ELSE 0 END"
     select = ", ".join(f"{e} AS {_q(n)}" for n, e in out.items())
@@ -255,8 +260,8 @@ def _apply_defaults(table: str, out: dict[str, str], present: dict[str, pa.DataT
     if table != "responses":
         return
     qt = out["question_type"]
-    if "status" not in present:
-        out["status"] = (f"CASE WHEN {out['score']} IS NULL AND {out['text']} IS NULL "
-                         f"AND {out['choice']} IS NULL THEN 'skipped' ELSE 'answered' END")
+    default = (f"CASE WHEN {out['score']} IS NULL AND {out['text']} IS NULL "
+               f"AND {out['choice']} IS NULL THEN 'skipped' ELSE 'answered' END")
+    out["status"] = default if "status" not in present else f"COALESCE({out['status']}, {default})"
     for i, name in enumerate(("scale_min", "scale_max")):
         out[name] = f"COALESCE({out[name]}, {_scale_case(qt, i)})"

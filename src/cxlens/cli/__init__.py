@@ -1,0 +1,3 @@
+"""Command line interface (``cxlens``)."""
+
+__all__: list[str] = []

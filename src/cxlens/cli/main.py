@@ -1,0 +1,220 @@
+"""The ``cxlens`` command line.
+
+Every command opens the workspace given by ``--db`` (default ``./cxlens.duckdb``, or ``$CXLENS_DB``).
+Errors print one clear line (file, row, column, value, what was expected) and exit non-zero, without a
+traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from cxlens.errors import CxlensError
+from cxlens.schema.tables import KINDS
+from cxlens.workspace import Workspace
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="cxlens",
+    help="Measure customer and user experience: import signals, query metrics with honest uncertainty.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_DB = "cxlens.duckdb"
+
+
+def _db(ctx: typer.Context) -> Path:
+    return Path(ctx.obj["db"])
+
+
+def handle_errors(fn: F) -> F:
+    """Turn cxlens errors into one red line and an exit code (2 for bad input, 1 otherwise)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CxlensError as e:
+            err.print(f"[bold red]error:[/] {e.message}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2 if e.status < 500 else 1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    db: Annotated[str, typer.Option("--db", envvar="CXLENS_DB",
+                                    help="Workspace file (DuckDB).")] = DEFAULT_DB,
+) -> None:
+    ctx.obj = {"db": db}
+
+
+def print_json(data: Any) -> None:
+    """Print JSON to stdout (plain, so it can be piped)."""
+    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS,
+                                  default=str).decode() + "\n")
+
+
+def _pairs(items: list[str], what: str) -> dict[str, str]:
+    result = {}
+    for item in items:
+        if "=" not in item:
+            raise typer.BadParameter(f"{item!r}: expected {what}")
+        k, v = item.split("=", 1)
+        result[k.strip()] = v.strip()
+    return result
+
+
+@app.command("import")
+@handle_errors
+def import_(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(help=f"Table to fill: {', '.join(KINDS)}.")],
+    files: Annotated[list[Path], typer.Argument(help="CSV, JSON Lines, JSON, Parquet or .txt files; "
+                                                     "all are imported together or none is.")],
+    preset: Annotated[str | None, typer.Option(help="Source format (see `cxlens presets`); "
+                                               "detected from the header when omitted.")] = None,
+    map_: Annotated[list[str], typer.Option("--map", help="SOURCE_COLUMN=field, repeatable.")] = [],  # noqa: B006
+    set_: Annotated[list[str], typer.Option("--set", help="field=VALUE for every row, repeatable.")] = [],  # noqa: B006
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Import files into KIND. Stops at the first bad value and stores nothing of the import."""
+    mapping = _pairs(map_, "SOURCE_COLUMN=field")
+    constants = _pairs(set_, "field=VALUE")
+    total = sum(f.stat().st_size for f in files if f.is_file())
+    with Workspace(_db(ctx)) as ws, Progress(
+        TextColumn("[bold]importing[/] {task.description}"), BarColumn(), DownloadColumn(),
+        TimeRemainingColumn(), console=err, transient=True, disable=total < 5_000_000 or as_json,
+    ) as bar:
+        task = bar.add_task(", ".join(f.name for f in files)[:60], total=total)
+        report = ws.import_file(kind, files, preset=preset, mapping=mapping or None,
+                                constants=constants or None,
+                                progress=lambda n: bar.advance(task, n))
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        out.print(f"[green]✓[/] {report}", highlight=False)
+
+
+@app.command()
+@handle_errors
+def info(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help='Print {"persons": n, "events": n, ...}.')] = False,
+) -> None:
+    """Rows per table in the workspace."""
+    path = _db(ctx)
+    if not path.exists():
+        counts = dict.fromkeys(KINDS, 0)
+    else:
+        with Workspace(path, read_only=True) as ws:
+            counts = ws.info()
+    if as_json:
+        print_json(counts)
+        return
+    t = Table(title=f"cxlens workspace {path}")
+    t.add_column("table")
+    t.add_column("rows", justify="right")
+    for k, n in counts.items():
+        t.add_row(k, f"{n:,}")
+    out.print(t)
+
+
+@app.command()
+@handle_errors
+def query(
+    ctx: typer.Context,
+    q: Annotated[str, typer.Argument(help="A query object as JSON, or a file holding one.")],
+) -> None:
+    """Run a query object and print the result as JSON, e.g. '{"kind": "count", "by": ["event"]}'."""
+    text = q
+    if not q.lstrip().startswith("{") and Path(q).is_file():
+        text = Path(q).read_text(encoding="utf-8")
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as e:
+        err.print(f"[bold red]error:[/] the query is not valid JSON: {e}")
+        raise typer.Exit(2) from None
+    path = _db(ctx)
+    ws = Workspace(path, read_only=True) if path.exists() else Workspace(None)
+    with ws:
+        print_json(ws.query(obj))
+
+
+@app.command()
+@handle_errors
+def presets(kind: Annotated[str | None, typer.Argument(help="Only presets for this kind.")] = None) -> None:
+    """List the import presets (known source formats) and what they read."""
+    from cxlens.ingest.presets import PRESETS
+
+    t = Table(title="import presets")
+    for c in ("preset", "kind", "reads"):
+        t.add_column(c)
+    for p in PRESETS.values():
+        if kind is None or p.kind == kind:
+            t.add_row(p.name, p.kind, p.description)
+    out.print(t)
+
+
+@app.command()
+@handle_errors
+def demo(
+    ctx: typer.Context,
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the dashboard afterwards "
+                                        "(arrives with the web app; --no-serve only loads).")] = False,
+    reset: Annotated[bool, typer.Option("--reset", help="Delete the workspace file first.")] = False,
+) -> None:
+    """Load the bundled demo data (real public samples) into a fresh workspace and print a summary."""
+    from cxlens.datasets import load_demo
+
+    path = _db(ctx)
+    if reset and path.exists():
+        path.unlink()
+        Path(str(path) + ".wal").unlink(missing_ok=True)
+    with Workspace(path) as ws:
+        if any(ws.info().values()):
+            err.print(f"[yellow]{path} already holds data; the demo loads into an empty workspace. "
+                      f"Use --reset to rebuild it, or --db NEW_FILE.[/]")
+            raise typer.Exit(2)
+        reports = load_demo(ws, progress=lambda name: err.print(f"  loading {name} …"))
+        counts = ws.info()
+    t = Table(title=f"cxlens demo workspace: {path}")
+    for c in ("table", "rows", "source"):
+        t.add_column(c)
+    sources = {r.kind: r.preset or "" for r in reports}
+    for k, n in counts.items():
+        if n:
+            t.add_row(k, f"{n:,}", sources.get(k, ""))
+    out.print(t)
+    example = '{"kind": "count", "table": "events", "by": ["event"]}'
+    out.print(f"Try: cxlens --db {path} query '{example}'", highlight=False)
+    if serve:
+        err.print("[yellow]the dashboard is not part of this version yet; data loaded.[/]")
+
+
+def main() -> None:
+    """Entry point of the ``cxlens`` script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -60,8 +60,9 @@ class _Check:
 
 
 def _blank_to_null(src: str, typ: pa.DataType) -> str:
+    # no trim here: it costs more than the casts, which accept surrounding spaces anyway
     if pa.types.is_string(typ) or pa.types.is_large_string(typ):
-        return f"NULLIF(trim({src}), '')"
+        return f"NULLIF({src}, '')"
     return src
 
 
@@ -105,9 +106,9 @@ def _cast(col: Column, src: str, typ: pa.DataType, formats: Sequence[str]) -> tu
         if pa.types.is_integer(typ) or pa.types.is_floating(typ):
             return _epoch(f"CAST({src} AS DOUBLE)"), None
         parts = [f"try_strptime({s}, {_lit(f)})" for f in formats]
+        parts.append(f"CAST(TRY_CAST({s} AS TIMESTAMPTZ) AS TIMESTAMP)")  # the session zone is UTC
         parts.append(f"CASE WHEN regexp_full_match({s}, '-?[0-9]{{9,16}}([.][0-9]+)?') "
                      f"THEN {_epoch(f'CAST({s} AS DOUBLE)')} END")
-        parts.append(f"CAST(TRY_CAST({s} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)")
         expect = "a date/time in ISO-8601 (2024-05-31T14:03:00Z)"
         if formats:
             expect = "a date/time like " + " or ".join(repr(f) for f in formats) + " or ISO-8601"
@@ -130,7 +131,7 @@ def _extra_checks(t: Table, out: dict[str, str], present: dict[str, pa.DataType]
     checks: list[_Check] = []
 
     def raw(name: str) -> str:
-        return _q(name) if name in present else out[name]
+        return _q(name) if name in present else "NULL"
 
     if t.name == "responses":
         qt = out["question_type"]
@@ -197,6 +198,8 @@ def conform(
                 expected=f"a column {col.name!r} ({col.description or col.type}); "
                 f"columns found: {', '.join(c for c in data.column_names if c != ROW)}",
             )
+    # stage 1 casts every column once; stage 2 applies defaults and the checks on the cast values
+    inner: dict[str, str] = {}
     out: dict[str, str] = {}
     checks: list[_Check] = []
     for col in t.columns:
@@ -205,10 +208,12 @@ def conform(
             continue
         src = _q(col.name)
         expr, expect = _cast(col, src, present[col.name], formats)
-        out[col.name] = f"({expr})"
+        inner[f"c_{col.name}"] = expr
+        out[col.name] = _q(f"c_{col.name}")
         if expect:
-            blank = _blank_to_null(src, present[col.name])
-            checks.append(_Check(col.name, f"{blank} IS NOT NULL AND {out[col.name]} IS NULL",
+            inner[f"s_{col.name}"] = _blank_to_null(src, present[col.name])
+            checks.append(_Check(col.name, f"{_q('s_' + col.name)} IS NOT NULL AND {out[col.name]} IS NULL "
+                                 f"AND trim(CAST({_q('s_' + col.name)} AS VARCHAR)) <> ''",
                                  "cannot read value", expect, src))
         if col.choices:
             allowed = ", ".join(_lit(c) for c in col.choices)
@@ -216,9 +221,10 @@ def conform(
                                  "one of: " + ", ".join(col.choices), src))
     extras = [c for c in data.column_names if c not in t.column_names and c != ROW]
     if extras:
-        base = out["properties"] if "properties" in present else "'{}'"
+        base = inner["c_properties"] if "properties" in present else "'{}'"
         packed = "json_object(" + ", ".join(f"{_lit(c)}, {_q(c)}" for c in extras) + ")"
-        out["properties"] = f"CAST(json_merge_patch(COALESCE({base}, '{{}}'), {packed}) AS VARCHAR)"
+        inner["c_properties"] = f"CAST(json_merge_patch(COALESCE({base}, '{{}}'), {packed}) AS VARCHAR)"
+        out["properties"] = _q("c_properties")
     _apply_defaults(t.name, out, present)
     for col in t.columns:
         if col.required:
@@ -228,12 +234,15 @@ def conform(
     checks.extend(_extra_checks(t, out, present))
 
     err = "CASE " + " ".join(f"WHEN {c.condition} THEN {i + 1}" for i, c in enumerate(checks)) + " ELSE 0 END"
+    stage1 = ", ".join(f"{e} AS {_q(n)}" for n, e in inner.items())
     select = ", ".join(f"{e} AS {_q(n)}" for n, e in out.items())
     con = _engine()
     view = "_cxlens_conform"
     con.register(view, data)
     try:
-        result = con.sql(f"SELECT {select}, {err} AS _err, {ROW} FROM {view}").to_arrow_table()
+        sql = f"WITH s1 AS (SELECT {stage1}{', ' if stage1 else ''}{ROW} FROM {view}) " \
+              f"SELECT {select}, {err} AS _err, {ROW} FROM s1"
+        result = con.sql(sql).to_arrow_table()
         bad = pc.not_equal(result.column("_err"), 0)
         if pc.any(bad).as_py():
             first = result.filter(bad).sort_by(ROW).slice(0, 1)

@@ -8,11 +8,13 @@ rolled back, so nothing of the import is stored.
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -29,6 +31,7 @@ from cxlens.store.base import Store
 __all__ = ["ImportReport", "import_files", "prepare"]
 
 Progress = Callable[[int], None]
+T = TypeVar("T")
 
 # identity columns whose distinct values an import report counts
 _IDENTITY = {"events": "distinct_id", "responses": "response_id", "tickets": "distinct_id",
@@ -109,38 +112,79 @@ def import_files(
     report = ImportReport(kind=kind, files=[str(p) for p in files], preset=None)
     started = time.perf_counter()
     uniques: dict[str, list[pa.Array]] = {}
-    with store.transaction():
+    def prepared() -> Iterator[tuple[int, dict[str, pa.Table]]]:
         for path in files:
-            header = read_header(path)
             if preset:
                 p = get(preset, kind)
             elif mapping or constants:
                 p = _generic(kind, mapping or {}, constants or {})
             else:
-                p = detect(kind, path, header) or _generic(kind, {}, {})
+                p = detect(kind, path, read_header(path)) or _generic(kind, {}, {})
             report.preset = p.name if report.preset in (None, p.name) else "mixed"
             for part in _parts(p, path, progress):
-                report.rows_read += part.num_rows
                 offset = part.column(ROW)[0].as_py() - 1 if part.num_rows else 0
-                shaped = p.transform(part, path)
                 ready: dict[str, pa.Table] = {}
-                for k, t in shaped.items():
+                for k, t in p.transform(part, path).items():
                     ready.update(prepare(k, t, file=str(path), formats=p.timestamp_formats,
                                          row_offset=offset))
-                if before_append:
-                    before_append(ready)
-                for k, n in store.append(ready).items():
-                    report.rows_imported[k] = report.rows_imported.get(k, 0) + n
-                for k, t in ready.items():
-                    idcol = _IDENTITY.get(k)
-                    if idcol and idcol in t.column_names:
-                        uniques.setdefault(idcol if k == kind else f"{k}.{idcol}", []).append(
-                            pc.unique(t.column(idcol).combine_chunks()))
+                yield part.num_rows, ready
+
+    with store.transaction():
+        # reading and validating the next batch overlaps with writing this one (two cores)
+        for rows, ready in _prefetch(prepared()):
+            report.rows_read += rows
+            if before_append:
+                before_append(ready)
+            for k, n in store.append(ready).items():
+                report.rows_imported[k] = report.rows_imported.get(k, 0) + n
+            for k, t in ready.items():
+                idcol = _IDENTITY.get(k)
+                if idcol and idcol in t.column_names:
+                    uniques.setdefault(idcol if k == kind else f"{k}.{idcol}", []).append(
+                        pc.unique(t.column(idcol).combine_chunks()))
     for key, arrays in uniques.items():
         allv = pa.concat_arrays([a.cast(pa.string()) for a in arrays])
         report.distinct[key] = len(pc.unique(allv.drop_null()))
     report.seconds = time.perf_counter() - started
     return report
+
+
+_DONE = object()
+
+
+def _prefetch(items: Iterator[T], depth: int = 1) -> Iterator[T]:
+    """Run ``items`` in a background thread, ``depth`` items ahead; its exceptions re-raise here."""
+    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(_DONE)
+        except BaseException as e:  # handed to the consumer
+            q.put(e)
+
+    thread = threading.Thread(target=work, name="cxlens-import-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def _parts(p: Preset, path: Path, progress: Progress | None) -> Iterable[pa.Table]:

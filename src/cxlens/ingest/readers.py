@@ -29,6 +29,9 @@ __all__ = ["Format", "ReadOptions", "detect_format", "iter_batches", "read_heade
 Format = Literal["csv", "jsonl", "json", "parquet", "txt"]
 Progress = Callable[[int], None]
 
+WHOLE_READ_BYTES = 4 << 30
+"""CSV files up to this size are parsed in one multi-threaded pass; larger ones stream."""
+
 _EXT: dict[str, Format] = {
     ".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json",
     ".parquet": "parquet", ".pq": "parquet", ".txt": "txt",
@@ -44,7 +47,7 @@ class ReadOptions:
     header: bool = True
     column_names: tuple[str, ...] | None = None
     lenient_json: bool = False  # tolerate trailing commas before ] or }
-    batch_rows: int = 1_000_000
+    batch_rows: int = 1_048_576
 
 
 def detect_format(path: Path) -> Format:
@@ -159,6 +162,21 @@ def _csv_batches(path: Path, opts: ReadOptions, progress: Progress | None) -> It
     parse = pacsv.ParseOptions(delimiter=delim, newlines_in_values=True)
     convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
                                    strings_can_be_null=False, quoted_strings_can_be_null=False)
+    size = path.stat().st_size
+    if size <= WHOLE_READ_BYTES:
+        # the multi-threaded reader is ~3x faster than the streaming one; memory is plentiful at this size
+        try:
+            whole = pacsv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
+        except pa.ArrowInvalid as e:
+            raise ImportValidationError(f"cannot parse the CSV: {_clean(e)}", file=str(path),
+                                        expected=f"{len(names)} fields per row separated by {delim!r}, "
+                                        "UTF-8 text") from None
+        for start in range(0, whole.num_rows, opts.batch_rows):
+            part = whole.slice(start, opts.batch_rows)
+            if progress:
+                progress(int(size * part.num_rows / max(whole.num_rows, 1)))
+            yield part
+        return
     with path.open("rb") as raw:
         stream = io.BufferedReader(_CountingFile(raw, progress), buffer_size=1 << 20)
         try:

@@ -26,10 +26,10 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-import cxlens  # noqa: E402
-from cxlens.schema.tables import TABLES  # noqa: E402
-from cxlens.store.migrations import create_table_sql  # noqa: E402
-from cxlens.store.duckdb import DUCKDB_TYPES  # noqa: E402
+import cxlens
+from cxlens.schema.tables import TABLES
+from cxlens.store.duckdb import DUCKDB_TYPES
+from cxlens.store.migrations import create_table_sql
 
 OUT = Path(__file__).resolve().parent / "out"
 EVENTS = [f"event_{i:02d}" for i in range(18)] + ["$pageview", "purchase"]
@@ -121,7 +121,8 @@ def main() -> None:
         r = results[label]
         print(f"{label:8s} cxlens {r['cxlens_s']:6.2f} s = {r['cxlens_rows_per_s'] / 1e6:5.2f} M rows/s | "
               f"DuckDB raw INSERT…SELECT {r['duckdb_raw_s']:6.2f} s = "
-              f"{r['duckdb_raw_rows_per_s'] / 1e6:5.2f} M rows/s | ratio {r['ratio_to_raw']:.2f}x", flush=True)
+              f"{r['duckdb_raw_rows_per_s'] / 1e6:5.2f} M rows/s | ratio {r['ratio_to_raw']:.2f}x",
+              flush=True)
     results["peak_rss_mb"] = round(peak_rss_mb())
     results["target_rows_per_s"] = 1_000_000
     print(json.dumps(results, indent=2))

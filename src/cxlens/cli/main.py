@@ -216,5 +216,8 @@ def main() -> None:
     app()
 
 
+# commands defined in sibling modules register themselves on `app`
+from cxlens.cli import metrics  # noqa: E402,F401
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,136 @@
+"""CLI commands for survey and usability metrics: ``cxlens nps|csat|ces|rating|sus|tasks``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from cxlens.cli.main import _db, app, handle_errors, out, print_json
+from cxlens.workspace import Workspace
+
+__all__: list[str] = []
+
+
+def _fmt(v: Any, kind: str) -> str:
+    if v is None:
+        return "–"
+    if kind in ("csat", "completion"):
+        return f"{100 * v:.1f}%"
+    if kind in ("nps",):
+        return f"{v:+.1f}"
+    return f"{v:.2f}"
+
+
+def _open(ctx: typer.Context) -> Workspace:
+    path = _db(ctx)
+    return Workspace(path, read_only=True) if path.exists() else Workspace(None)
+
+
+def _score_command(kind: str, title: str) -> None:
+    @app.command(kind, help=f"{title} per group and period, with confidence intervals (and change tests "
+                            "with --compare).")
+    @handle_errors
+    def command(
+        ctx: typer.Context,
+        question: Annotated[list[str], typer.Option("--question", "-q", help="Question id(s).")] = [],  # noqa: B006
+        survey: Annotated[str | None, typer.Option(help="Survey id.")] = None,
+        by: Annotated[list[str], typer.Option("--by", help="Column or property to split by.")] = [],  # noqa: B006
+        period: Annotated[str | None, typer.Option(help="day, week, month, quarter or year.")] = None,
+        compare: Annotated[bool, typer.Option("--compare", help="Test each period against the previous "
+                                                               "one (needs --period).")] = False,
+        confidence: Annotated[float, typer.Option(help="Confidence level.")] = 0.95,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    ) -> None:
+        q: dict[str, Any] = {"kind": kind, "by": by, "period": period, "confidence": confidence,
+                             "survey": survey, "question": question or None}
+        if compare:
+            q["compare"] = "previous_period"
+        with _open(ctx) as ws:
+            res = ws.query(q)
+        if as_json:
+            print_json(res)
+            return
+        t = Table(title=f"{title} ({int(confidence * 100)}% intervals; denominator: answered)")
+        for c in [*by, *(["period"] if period else []), "n", "skipped", kind.upper(), "interval"]:
+            t.add_column(c, justify="right" if c not in by else "left")
+        if compare:
+            t.add_column("change", justify="right")
+            t.add_column("p (adj.)", justify="right")
+        for r in res["rows"]:
+            cells = [str(r.get(b)) for b in by] + ([str(r["period"])] if period else [])
+            cells += [f"{r['n']:,}", f"{r['skipped']:,}", _fmt(r["estimate"], kind),
+                      f"{_fmt(r['ci_low'], kind)} … {_fmt(r['ci_high'], kind)}"]
+            if compare:
+                p = r.get("p_value_adjusted")
+                star = " *" if r.get("significant") else ""
+                cells += [_fmt(r.get("change"), kind if kind != "csat" else "csat"),
+                          "–" if p is None else f"{p:.3f}{star}"]
+            t.add_row(*cells)
+        out.print(t)
+        if compare:
+            out.print("* significant after correction for multiple comparisons")
+
+    command.__doc__ = f"{title} per group and period with confidence intervals."
+
+
+for _kind, _title in (("nps", "Net Promoter Score"), ("csat", "CSAT (top-2-box share)"),
+                      ("ces", "Customer Effort Score"), ("rating", "Mean rating")):
+    _score_command(_kind, _title)
+
+
+@app.command()
+@handle_errors
+def sus(
+    file: Annotated[Path, typer.Argument(help="SUS answers: one row per respondent, 10 item columns "
+                                              "(numbers 1-5 or labels such as 'Strongly agree').")],
+    confidence: Annotated[float, typer.Option(help="Confidence level.")] = 0.95,
+    benchmark: Annotated[float | None, typer.Option(help="Test the mean against this, e.g. 68.")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Score a SUS questionnaire file: mean with interval, grade, percentile, subscales."""
+    with Workspace() as ws:
+        ws.import_file("responses", file, preset="sus_wide")
+        res = ws.query({"kind": "sus", "confidence": confidence, "benchmark": benchmark})
+    if as_json:
+        print_json(res)
+        return
+    for r in res["rows"]:
+        out.print(f"SUS = [bold]{r['estimate']:.1f}[/] ({int(confidence * 100)}% CI {r['ci_low']:.1f} … "
+                  f"{r['ci_high']:.1f}), n = {r['n']}, grade {r['grade']}, percentile {r['percentile']:.0f}")
+        out.print(f"  sd {r['sd']:.2f}, median {r['median']:.1f}, min {r['min']:.1f}, max {r['max']:.1f}; "
+                  f"usability {r['usability']['mean']:.1f}, learnability {r['learnability']['mean']:.1f}")
+        for w in r["warnings"]:
+            out.print(f"  [yellow]warning:[/] {w}")
+
+
+@app.command()
+@handle_errors
+def tasks(
+    file: Annotated[Path, typer.Argument(help="Task table: participant, task, completed, time, "
+                                              "satisfaction, variant columns.")],
+    confidence: Annotated[float, typer.Option(help="Confidence level.")] = 0.95,
+    compare: Annotated[bool, typer.Option("--compare", help="Compare versions (variant).")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Usability task metrics from a file: completion, time on task, satisfaction, per task and version."""
+    with Workspace() as ws:
+        ws.import_file("tasks", file)
+        res = ws.query({"kind": "tasks", "confidence": confidence,
+                        **({"compare": "variant"} if compare else {})})
+    if as_json:
+        print_json(res)
+        return
+    t = Table(title=f"Task metrics ({int(confidence * 100)}% intervals)")
+    for c in ("task", "variant", "n", "completion", "time (s)", "satisfaction"):
+        t.add_column(c, justify="right")
+    for r in res["rows"]:
+        def cell(m: dict[str, Any] | None, kind: str) -> str:
+            if not m:
+                return "–"
+            return f"{_fmt(m['estimate'], kind)} ({_fmt(m['ci_low'], kind)}–{_fmt(m['ci_high'], kind)})"
+        t.add_row(str(r["task"]), str(r["variant"]), str(r["attempts"]), cell(r["completion"], "completion"),
+                  cell(r["time"], "time"), cell(r["satisfaction"], "sat"))
+    out.print(t)

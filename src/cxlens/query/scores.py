@@ -1,0 +1,250 @@
+"""Query kinds ``nps``, ``csat``, ``ces`` and ``rating``: survey scores with intervals and change tests.
+
+Counting runs in the database: one GROUP BY over sufficient statistics (answer counts by status, promoters /
+passives / detractors, top-box count, n, sum, sum of squares, min, max) per group and period. The interval
+maths runs in :mod:`cxlens.stats`. Denominators are explicit: only answered questions enter a score; skipped,
+seen-not-answered and dismissed answers are counted and reported beside it, never mixed in.
+
+``{"kind": "nps", "question": "nps", "by": ["stage"], "period": "month", "compare": "previous_period"}``
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field
+from sqlglot import exp, select
+
+from cxlens.errors import QueryError
+from cxlens.query.count import DateRange, where
+from cxlens.query.registry import QueryModel, register_query
+from cxlens.stats import (
+    MeanStat,
+    NpsCounts,
+    ProportionStat,
+    StatResult,
+    adjust_pvalues,
+    ces,
+    csat,
+    mean_ci,
+    nps,
+    nps_difference,
+    two_proportion_test,
+    welch_t,
+)
+from cxlens.store.sql import Filter, field
+
+if TYPE_CHECKING:
+    from cxlens.workspace import Workspace
+
+__all__ = ["ScoreQuery", "group_keys", "period_expr"]
+
+Period = Literal["day", "week", "month", "quarter", "year"]
+ScoreKind = Literal["nps", "csat", "ces", "rating"]
+
+
+class ScoreQuery(QueryModel):
+    """A survey score per group and period, with intervals and (optionally) period-over-period tests."""
+
+    kind: ScoreKind
+    survey: str | None = None
+    question: str | list[str] | None = Field(None, description="question id(s); default: every question "
+                                                                "of this type")
+    by: list[str] = Field(default_factory=list, description="columns or properties to split by")
+    period: Period | None = None
+    filters: list[Filter] = Field(default_factory=list)
+    date_range: DateRange | None = None
+    confidence: float = Field(0.95, gt=0.5, lt=1)
+    compare: Literal["previous_period"] | None = None
+    correction: Literal["holm", "bh", "none"] = "holm"
+    alpha: float = Field(0.05, gt=0, lt=0.5, description="significance level for `significant`")
+    top_box: int = Field(2, ge=1, description="CSAT: how many top points count as satisfied")
+    method: Literal["adjusted-wald", "wilson", "exact", "wald"] = "adjusted-wald"
+
+
+def period_expr(period: str, column: str) -> exp.Expression:
+    """Start of the calendar period containing ``column`` (weeks start on Monday)."""
+    return exp.DateTrunc(unit=exp.Literal.string(period.upper()), this=exp.column(column))
+
+
+def group_keys(table: str, by: list[str], period: str | None, time_col: str) -> list[exp.Expression]:
+    """The GROUP BY expressions, aliased ``g0..gk`` for ``by`` and ``period`` for the period."""
+    keys = [field(table, b).as_(f"g{i}") for i, b in enumerate(by)]
+    if period:
+        keys.append(period_expr(period, time_col).as_("period"))
+    return keys
+
+
+def _count_if(cond: exp.Expression) -> exp.Expression:
+    return exp.Sum(this=exp.If(this=cond, true=exp.Literal.number(1), false=exp.Literal.number(0)))
+
+
+def _agg(kind: str, top_box: int) -> list[exp.Expression]:
+    score = exp.column("score")
+    status = exp.column("status")
+    answered = exp.and_(status.eq("answered"), exp.not_(score.is_(exp.null())))
+    aggs = [
+        _count_if(answered).as_("n"),
+        _count_if(status.eq("skipped")).as_("skipped"),
+        _count_if(status.eq("seen")).as_("seen"),
+        _count_if(status.eq("dismissed")).as_("dismissed"),
+        exp.Sum(this=exp.If(this=answered, true=score)).as_("sum"),
+        exp.Sum(this=exp.If(this=answered, true=exp.Mul(this=score, expression=score))).as_("sum_sq"),
+        exp.Min(this=exp.If(this=answered, true=score)).as_("min"),
+        exp.Max(this=exp.If(this=answered, true=score)).as_("max"),
+    ]
+    if kind == "nps":
+        aggs += [
+            _count_if(exp.and_(answered, score >= 9)).as_("promoters"),
+            _count_if(exp.and_(answered, score >= 7, score <= 8)).as_("passives"),
+            _count_if(exp.and_(answered, score <= 6)).as_("detractors"),
+        ]
+    else:
+        top = exp.Sub(this=exp.column("scale_max"), expression=exp.Literal.number(top_box))
+        aggs.append(_count_if(exp.and_(answered, score > top)).as_("top"))
+    return aggs
+
+
+def _estimate(kind: str, row: dict[str, Any], q: ScoreQuery) -> tuple[StatResult | None, Any]:
+    """The metric of one group row, and the sufficient statistic used for comparisons."""
+    n = int(row["n"] or 0)
+    if n == 0:
+        return None, None
+    if kind == "nps":
+        counts = NpsCounts(int(row["promoters"]), int(row["passives"]), int(row["detractors"]))
+        return nps(counts, q.confidence), counts
+    if kind == "csat":
+        stat = ProportionStat(n, int(row["top"]))
+        return csat(stat, scale=int(row["scale_max"]), top=q.top_box, confidence=q.confidence,
+                    method=q.method), stat
+    mean = MeanStat(n, float(row["sum"]), float(row["sum_sq"]), row["min"], row["max"])
+    if kind == "ces":
+        return ces(mean, int(row["scale_max"]), q.confidence), mean
+    return mean_ci(mean, q.confidence, bounds=(float(row["scale_min"]), float(row["scale_max"])),
+                   metric="rating"), mean
+
+
+def _compare(kind: str, cur: Any, prev: Any, confidence: float) -> StatResult:
+    if kind == "nps":
+        return nps_difference(cur, prev, confidence)
+    if kind == "csat":
+        return two_proportion_test(cur, prev, confidence)
+    return welch_t(cur, prev, confidence)
+
+
+def _iso(v: Any) -> Any:
+    if isinstance(v, (datetime, date)):
+        return v.isoformat()[:10]
+    return v
+
+
+@register_query("nps", ScoreQuery, "Net Promoter Score per group/period with adjusted-Wald intervals.")
+@register_query("csat", ScoreQuery, "CSAT top-box share per group/period with intervals.")
+@register_query("ces", ScoreQuery, "Customer Effort Score (mean on 1-5 or 1-7) with t intervals.")
+@register_query("rating", ScoreQuery, "Mean of any rating question with t intervals.")
+def run_scores(ws: Workspace, q: ScoreQuery) -> dict[str, Any]:
+    if q.compare and not q.period:
+        raise QueryError("compare 'previous_period' needs a period (day, week, month, quarter or year)")
+    keys = group_keys("responses", q.by, q.period, "timestamp")
+    scale_cols = [exp.column("scale_min"), exp.column("scale_max")]
+    sel = select(*keys, *scale_cols, *_agg(q.kind, q.top_box)).from_("responses")
+    conds = [exp.column("question_type").eq(q.kind)]
+    if q.survey:
+        conds.append(exp.column("survey").eq(q.survey))
+    if q.question:
+        qs = [q.question] if isinstance(q.question, str) else q.question
+        conds.append(exp.column("question").isin(*[exp.Literal.string(x) for x in qs]))
+    if q.period:
+        conds.append(exp.not_(exp.column("timestamp").is_(exp.null())))
+    conds += where("responses", q.filters, q.date_range)
+    for c in conds:
+        sel = sel.where(c)
+    group_aliases = [exp.column(f"g{i}") for i in range(len(q.by))] + (
+        [exp.column("period")] if q.period else [])
+    sel = sel.group_by(*group_aliases, *scale_cols).order_by(*group_aliases, *scale_cols)
+    data = ws.store.execute(sel).to_pylist()
+
+    _check_scales(q, data)
+    rows: list[dict[str, Any]] = []
+    stats: list[Any] = []
+    for r in data:
+        res, stat = _estimate(q.kind, r, q)
+        out: dict[str, Any] = {b: r[f"g{i}"] for i, b in enumerate(q.by)}
+        if q.period:
+            out["period"] = _iso(r["period"])
+        out.update({"n": int(r["n"] or 0), "skipped": int(r["skipped"] or 0), "seen": int(r["seen"] or 0),
+                    "dismissed": int(r["dismissed"] or 0), "scale": [r["scale_min"], r["scale_max"]]})
+        if q.kind == "nps":
+            out.update({k: int(r[k] or 0) for k in ("promoters", "passives", "detractors")})
+        elif q.kind == "csat":
+            out["top_box"] = int(r["top"] or 0)
+        out.update(_result_fields(res))
+        rows.append(out)
+        stats.append(stat)
+    if q.compare:
+        _add_comparisons(q, rows, stats)
+    return {
+        "kind": q.kind,
+        "question": q.question,
+        "by": list(q.by),
+        "period": q.period,
+        "confidence": q.confidence,
+        "denominator": "answered (skipped, seen and dismissed answers are counted apart and excluded)",
+        "rows": rows,
+    }
+
+
+def _result_fields(res: StatResult | None) -> dict[str, Any]:
+    if res is None:
+        return {"estimate": None, "ci_low": None, "ci_high": None, "method": None,
+                "warnings": ["no answered question in this group"]}
+    d = res.to_dict()
+    return {"estimate": d["estimate"], "ci_low": d["ci_low"], "ci_high": d["ci_high"],
+            "method": d["method"], "warnings": d["warnings"]}
+
+
+def _check_scales(q: ScoreQuery, data: list[dict[str, Any]]) -> None:
+    """Refuse to mix scales inside one group (e.g. CES 1-5 with CES 1-7)."""
+    seen: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+    for r in data:
+        key = tuple(r[f"g{i}"] for i in range(len(q.by))) + ((r["period"],) if q.period else ())
+        scale = (r["scale_min"], r["scale_max"])
+        if key in seen and seen[key] != scale and (r["n"] or 0):
+            raise QueryError(
+                f"{q.kind} answers on scales {seen[key][0]}-{seen[key][1]} and {scale[0]}-{scale[1]} fall in "
+                "one group; they are not comparable. Choose one question, or add 'scale_max' to 'by'.")
+        seen[key] = scale
+
+
+def _add_comparisons(q: ScoreQuery, rows: list[dict[str, Any]], stats: list[Any]) -> None:
+    """Change vs the previous period of the same group, p-values corrected across all comparisons."""
+    by_group: dict[tuple[Any, ...], list[int]] = {}
+    for i, r in enumerate(rows):
+        by_group.setdefault(tuple(r[b] for b in q.by), []).append(i)
+    tested: list[int] = []
+    pvals: list[float] = []
+    for idx in by_group.values():
+        idx.sort(key=lambda i: rows[i]["period"])
+        for prev_i, cur_i in itertools.pairwise(idx):
+            cur, prev = rows[cur_i], rows[prev_i]
+            cur.update({"previous_period": prev["period"], "previous_estimate": prev["estimate"],
+                        "change": None, "change_ci_low": None, "change_ci_high": None, "p_value": None,
+                        "p_value_adjusted": None, "significant": False})
+            if stats[cur_i] is None or stats[prev_i] is None:
+                continue
+            diff = _compare(q.kind, stats[cur_i], stats[prev_i], q.confidence)
+            d = diff.to_dict()
+            cur.update({"change": d["estimate"], "change_ci_low": d["ci_low"], "change_ci_high": d["ci_high"],
+                        "p_value": d["p_value"]})
+            if diff.p_value is not None:
+                tested.append(cur_i)
+                pvals.append(diff.p_value)
+    if pvals:
+        method = None if q.correction == "none" else q.correction
+        adjusted = adjust_pvalues(pvals, method) if method else pvals
+        for i, p in zip(tested, adjusted, strict=True):
+            rows[i]["p_value_adjusted"] = float(p)
+            rows[i]["significant"] = bool(p < q.alpha)
+            rows[i]["correction"] = q.correction

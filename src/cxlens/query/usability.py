@@ -81,7 +81,8 @@ def run_sus(ws: Workspace, q: SusQuery) -> dict[str, Any]:
     item = exp.cast(exp.RegexpExtract(this=exp.column("question"), expression=exp.Literal.string("([0-9]+)$"),
                                       group=exp.Literal.number(1)), "INT")
     keys = [field("responses", b).as_(f"g{i}") for i, b in enumerate(q.by)]
-    pivots = [exp.Max(this=exp.If(this=item.eq(k), true=exp.column("score"))).as_(f"i{k}") for k in range(1, 11)]
+    pivots = [exp.Max(this=exp.If(this=item.eq(k), true=exp.column("score"))).as_(f"i{k}")
+              for k in range(1, 11)]
     sel = select(*keys, exp.column("response_id"), *pivots).from_("responses")
     conds = [exp.column("survey").eq(q.survey), exp.column("question_type").eq("rating"),
              exp.column("status").eq("answered")]
@@ -151,7 +152,8 @@ def _task_metrics(part: pd.DataFrame, confidence: float) -> tuple[dict[str, Any]
         "attempts": len(part),
         "completion": _fields(completion_rate(comp, confidence)) if comp.n else None,
         "time": _fields(task_time(times.to_numpy(), confidence)) if len(times) else None,
-        "satisfaction": _fields(mean_ci(sat.to_numpy(), confidence, metric="satisfaction")) if len(sat) else None,
+        "satisfaction": _fields(mean_ci(sat.to_numpy(), confidence, metric="satisfaction"))
+        if len(sat) else None,
         "errors_per_attempt": _fields(errors_per_attempt(errs.to_numpy(), confidence)) if len(errs) else None,
     }
     stats = {"completion": comp,
@@ -186,5 +188,6 @@ def _compare_variants(q: TasksQuery, rows: list[dict[str, Any]], stats: list[dic
             "difference": d["estimate"], "ci_low": d["ci_low"], "ci_high": d["ci_high"],
             "p_value": d["p_value"], "p_value_adjusted": None if math.isnan(p_adj) else float(p_adj),
             "significant": bool(not math.isnan(p_adj) and p_adj < q.alpha), "method": d["method"],
-            "note": "difference of mean log times (ln ratio of geometric means)" if name == "log_time" else None,
+            "note": "difference of mean log times (ln ratio of geometric means)"
+            if name == "log_time" else None,
         }

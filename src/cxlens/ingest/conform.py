@@ -20,10 +20,16 @@ import pyarrow.compute as pc
 from cxlens.errors import ImportValidationError
 from cxlens.schema.tables import TABLES, Column, Table
 
-__all__ = ["ROW", "conform"]
+__all__ = ["ROW", "SOURCE_COLUMN", "conform"]
 
 ROW = "_row"
 """Name of the optional source-row column (1-based data row) carried through validation."""
+
+SOURCE_COLUMN = "_column"
+"""Optional column naming the source column a row's value came from (presets that reshape wide files
+set it, so that errors name the file's column rather than the canonical field)."""
+
+_POS = "_pos"
 
 _TRUE = ("true", "t", "yes", "y", "1", "1.0")
 _FALSE = ("false", "f", "no", "n", "0", "0.0")
@@ -190,7 +196,8 @@ def conform(
     if ROW not in data.column_names:
         rows = np.arange(row_offset + 1, row_offset + 1 + data.num_rows, dtype=np.int64)
         data = data.append_column(ROW, pa.array(rows))
-    present = {n: data.schema.field(n).type for n in data.column_names}
+    data = data.append_column(_POS, pa.array(np.arange(data.num_rows, dtype=np.int64)))
+    present = {n: data.schema.field(n).type for n in data.column_names if n != _POS}
     for col in t.columns:
         if col.required and col.name not in present and not _has_default(t.name, col.name):
             raise ImportValidationError(
@@ -219,7 +226,7 @@ def conform(
             allowed = ", ".join(_lit(c) for c in col.choices)
             checks.append(_Check(col.name, f"{out[col.name]} NOT IN ({allowed})", "unknown value",
                                  "one of: " + ", ".join(col.choices), src))
-    extras = [c for c in data.column_names if c not in t.column_names and c != ROW]
+    extras = [c for c in data.column_names if c not in t.column_names and c not in (ROW, SOURCE_COLUMN, _POS)]
     if extras:
         base = inner["c_properties"] if "properties" in present else "'{}'"
         packed = "json_object(" + ", ".join(f"{_lit(c)}, {_q(c)}" for c in extras) + ")"
@@ -233,32 +240,36 @@ def conform(
                                  _q(col.name) if col.name in present else "NULL"))
     checks.extend(_extra_checks(t, out, present))
 
-    err = "CASE " + " ".join(f"WHEN {c.condition} THEN {i + 1}" for i, c in enumerate(checks)) + " ELSE 0 END"
+    whens = " ".join(f"WHEN {c.condition} THEN {i + 1}" for i, c in enumerate(checks))
+    err = f"CASE {whens} ELSE 0 END" if checks else "0"
     stage1 = ", ".join(f"{e} AS {_q(n)}" for n, e in inner.items())
     select = ", ".join(f"{e} AS {_q(n)}" for n, e in out.items())
     con = _engine()
     view = "_cxlens_conform"
     con.register(view, data)
     try:
-        sql = f"WITH s1 AS (SELECT {stage1}{', ' if stage1 else ''}{ROW} FROM {view}) " \
-              f"SELECT {select}, {err} AS _err, {ROW} FROM s1"
+        sql = f"WITH s1 AS (SELECT {stage1}{', ' if stage1 else ''}{ROW}, {_POS} FROM {view}) " \
+              f"SELECT {select}, {err} AS _err, {ROW}, {_POS} FROM s1"
         result = con.sql(sql).to_arrow_table()
         bad = pc.not_equal(result.column("_err"), 0)
         if pc.any(bad).as_py():
-            first = result.filter(bad).sort_by(ROW).slice(0, 1)
+            first = result.filter(bad).sort_by([(ROW, "ascending"), (_POS, "ascending")]).slice(0, 1)
             check = checks[first.column("_err")[0].as_py() - 1]
             row = first.column(ROW)[0].as_py()
             found = con.sql(
-                f"SELECT CAST({check.source} AS VARCHAR) FROM {view} WHERE {ROW} = ? LIMIT 1", params=[row]
+                f"SELECT CAST({check.source} AS VARCHAR), "
+                f"{_q(SOURCE_COLUMN) if SOURCE_COLUMN in present else 'NULL'} FROM {view} WHERE {_POS} = ?",
+                params=[first.column(_POS)[0].as_py()]
             ).fetchall()
             value = found[0] if found else None
+            column = check.column if not (found and found[0][1]) else f"{found[0][1]}"
             raise ImportValidationError(
-                check.reason, file=file, row=row, column=check.column,
+                check.reason, file=file, row=row, column=column,
                 value=None if value is None else value[0], expected=check.expected,
             )
     finally:
         con.unregister(view)
-    return result.drop_columns(["_err", ROW]).cast(t.arrow_schema)
+    return result.drop_columns(["_err", ROW, _POS]).cast(t.arrow_schema)
 
 
 def _has_default(table: str, column: str) -> bool:

@@ -144,7 +144,9 @@ def import_files(
                         pc.unique(t.column(idcol).combine_chunks()))
     for key, arrays in uniques.items():
         allv = pa.concat_arrays([a.cast(pa.string()) for a in arrays])
-        report.distinct[key] = len(pc.unique(allv.drop_null()))
+        count = len(pc.unique(allv.drop_null()))
+        if count:
+            report.distinct[key] = count
     report.seconds = time.perf_counter() - started
     return report
 

@@ -47,6 +47,7 @@ class ReadOptions:
     header: bool = True
     column_names: tuple[str, ...] | None = None
     lenient_json: bool = False  # tolerate trailing commas before ] or }
+    bare_cr_as_space: bool = False  # a lone carriage return inside a field is text, not a line break
     batch_rows: int = 1_048_576
 
 
@@ -163,10 +164,13 @@ def _csv_batches(path: Path, opts: ReadOptions, progress: Progress | None) -> It
     convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
                                    strings_can_be_null=False, quoted_strings_can_be_null=False)
     size = path.stat().st_size
-    if size <= WHOLE_READ_BYTES:
+    source: Path | pa.BufferReader = path
+    if opts.bare_cr_as_space:
+        source = pa.BufferReader(re.sub(rb"\r(?!\n)", b" ", path.read_bytes()))
+    if size <= WHOLE_READ_BYTES or opts.bare_cr_as_space:
         # the multi-threaded reader is ~3x faster than the streaming one; memory is plentiful at this size
         try:
-            whole = pacsv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
+            whole = pacsv.read_csv(source, read_options=read, parse_options=parse, convert_options=convert)
         except pa.ArrowInvalid as e:
             raise ImportValidationError(f"cannot parse the CSV: {_clean(e)}", file=str(path),
                                         expected=f"{len(names)} fields per row separated by {delim!r}, "

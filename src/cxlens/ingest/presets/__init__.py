@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from cxlens.ingest.presets import surveys  # noqa: F401
+from cxlens.ingest.presets import (  # noqa: F401
+    events,
+    reviews,
+    sessions,
+    surveys,
+    tickets,
+    transactions,
+    usability,
+)
 from cxlens.ingest.presets.base import PRESETS, Preset, register
 
 __all__ = ["PRESETS", "Preset", "register"]

@@ -8,6 +8,7 @@ Every error the product raises on purpose derives from :class:`CxlensError`. Eac
     │   ├── ImportValidationError           422  a file or batch failed validation (names file/row/column)
     │   └── QueryError                      400  a query object is malformed
     │       └── UnknownQueryKindError       400  ``kind`` is not registered (lists the valid kinds)
+    ├── ConvergenceError (RuntimeError)     422  a model fit did not converge (cxlens.lifetime)
     ├── NotFoundError (LookupError)         404  a table, file or object does not exist
     └── StoreError (RuntimeError)           500  the storage engine failed (not the caller's fault)
 """

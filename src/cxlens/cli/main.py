@@ -200,7 +200,9 @@ def demo(
     t = Table(title=f"cxlens demo workspace: {path}")
     for c in ("table", "rows", "source"):
         t.add_column(c)
-    sources = {r.kind: r.preset or "" for r in reports}
+    sources: dict[str, str] = {}
+    for r in reports:
+        sources[r.kind] = ", ".join(filter(None, [sources.get(r.kind), r.preset]))
     for k, n in counts.items():
         if n:
             t.add_row(k, f"{n:,}", sources.get(k, ""))

@@ -8,6 +8,7 @@ Presets register themselves with :func:`register`; built-in presets live in sibl
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,15 +21,21 @@ from cxlens.ingest.readers import ReadOptions
 
 __all__ = [
     "PRESETS",
+    "SKIPPED_KEY",
     "Preset",
     "column",
     "constant",
     "register",
     "rename",
     "require_columns",
+    "with_skipped",
 ]
 
 Transform = Callable[[pa.Table, Path], Mapping[str, pa.Table]]
+
+SKIPPED_KEY = b"cxlens.skipped"
+"""Schema-metadata key under which a transform records source rows it left out on purpose, as a JSON object
+``{reason: count}`` (see :func:`with_skipped`), so that the import report can say so."""
 Detect = Callable[[list[str], Path], bool]
 
 
@@ -115,3 +122,13 @@ def constant(value: object, n: int, type_: pa.DataType | None = None) -> pa.Arra
 def column(table: pa.Table, name: str) -> pa.ChunkedArray:
     """A column as a chunked array."""
     return table.column(name)
+
+
+def with_skipped(table: pa.Table, counts: Mapping[str, int]) -> pa.Table:
+    """Record in ``table``'s schema metadata how many source rows the transform left out, by reason."""
+    kept = {k: int(v) for k, v in counts.items() if v}
+    if not kept:
+        return table
+    meta = dict(table.schema.metadata or {})
+    meta[SKIPPED_KEY] = json.dumps(kept).encode()
+    return table.replace_schema_metadata(meta)

@@ -1,8 +1,7 @@
-"""Survey presets: NPS verbatims, NHS Friends and Family Test comments, SUS questionnaires."""
+"""Survey presets: NPS verbatims, NHS Friends and Family Test comments, SUS questionnaires (wide)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,7 @@ import pyarrow.compute as pc
 
 from cxlens.errors import ImportValidationError
 from cxlens.ingest.conform import ROW, SOURCE_COLUMN
+from cxlens.ingest.presets._util import blank_to_null, has_columns, numeric, squash_spaces
 from cxlens.ingest.presets.base import Preset, constant, register, require_columns
 
 __all__: list[str] = []
@@ -58,117 +58,164 @@ register(Preset(
 
 # -- NHS Friends and Family Test (pxtextmining v6 framework) ------------------------------------------
 
-_FFT_FIXED = {"Comment ID", "Trust", "Respondent ID", "Date", "Service type 1", "Service type 2",
-              "FFT categorical answer", "FFT question", "FFT answer", "Person identifiable info?",
-              "Comment sentiment", ROW}
+_FFT_FIXED = frozenset({"Comment ID", "Trust", "Respondent ID", "Date", "Service type 1", "Service type 2",
+                        "FFT categorical answer", "FFT question", "FFT answer", "Person identifiable info?",
+                        "Comment sentiment", ROW})
+_FFT_SCORES = pa.array(["1", "2", "3", "4", "5"])
+_FFT_NOT_SCORES = pa.array(["6", "7", ""])  # 6 and 7: not a rating (don't know / not answered); blank
 
 
 def fft_dates(raw: pa.Table) -> pa.Array:
-    """Resolve the FFT ``Date`` column, which mixes dd/mm/yyyy and mm/dd/yyyy rows.
+    """Resolve the FFT ``Date`` column, which mixes dd/mm/yyyy and mm/dd/yyyy, to ISO dates (text).
 
-    Rule (found on the data, see the test): a date whose first field exceeds 12 is d/m, one whose second
-    field exceeds 12 is m/d. The rest are ambiguous (both fields <= 12, padded or not). Comment numbers
-    (``NEAS S&C 2352 - Q2``) run in time order within a trust and service, so each ambiguous date takes the
-    reading closer to the nearest unambiguous dates before and after it in that order (a tie keeps d/m, the
-    majority format). Vectorised with pandas (sort, forward/backward fill), no loop over rows.
+    What the file shows: the format varies by row, not by trust or respondent. Month-first rows exist only
+    in NEAS "See and Convey": one block of 503 rows (data rows 3,796-4,298; all 257 dates written without
+    zero padding, such as ``3/15/2022``, are there) and 3 rows near the end (7,887-7,889). The same
+    respondent's date is written ``03/10/2021`` on their Q1 row and ``10/03/2021`` on their Q2 row. Every
+    other trust/service writes day-first. The rule, which needs no row positions:
+
+    1. first field > 12: day-first; second field > 12: month-first; equal fields read the same both ways;
+    2. one respondent is one submission: an ambiguous row takes the reading that matches a certain date
+       on another row of the same respondent;
+    3. in a trust/service group with no certain month-first row, ambiguous rows are day-first (UK);
+    4. otherwise (NEAS See and Convey) an ambiguous row takes the reading closer to the nearest certain
+       dates before and after it in comment-number order (comment numbers run in time order within a
+       trust and service; a tie keeps day-first).
+
+    On the shared file this reproduces the block exactly (all 215 ambiguous rows read month-first lie in
+    it, none of its ambiguous rows reads day-first), leaves every respondent with one date, and keeps all
+    dates within 2021-04-01 .. 2022-09-30. A non-blank date that matches neither
+    form is passed through unchanged, so the validator reports it with its row. Vectorised with pandas
+    (group-wise first/ffill/bfill), no loop over rows.
     """
     import pandas as pd
 
-    df = pd.DataFrame({
-        "date": raw.column("Date").to_pandas(),
-        "group": (raw.column("Trust").to_pandas().astype(str) + "|"
-                  + raw.column("Service type 1").to_pandas().astype(str)),
-        "num": pd.to_numeric(raw.column("Comment ID").to_pandas().str.extract(r"(\d+)")[0], errors="coerce"),
-    })
-    parts = df["date"].str.strip().str.extract(r"^(\d{1,2})/(\d{1,2})/(\d{4})")
-    a = pd.to_numeric(parts[0], errors="coerce")
-    b = pd.to_numeric(parts[1], errors="coerce")
-    y = pd.to_numeric(parts[2], errors="coerce")
-    dm = pd.to_datetime(dict(year=y, month=b, day=a), errors="coerce")
-    md = pd.to_datetime(dict(year=y, month=a, day=b), errors="coerce")
-    sure = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
-    sure[a > 12] = dm[a > 12]
-    sure[b > 12] = md[b > 12]
-    df["sure"] = sure
-    order = df.sort_values(["group", "num"], kind="stable")
-    before = order.groupby("group")["sure"].ffill()
-    after = order.groupby("group")["sure"].bfill()
-    before, after = before.reindex(df.index), after.reindex(df.index)
+    def text(name: str) -> pd.Series:
+        return pd.Series(pc.cast(raw.column(name), pa.string()).to_pandas(), dtype="string")
 
-    def distance(c: pd.Series) -> pd.Series:
-        d1 = (c - before).abs().fillna(pd.Timedelta(0))
-        d2 = (c - after).abs().fillna(pd.Timedelta(0))
-        return d1 + d2
+    date = text("Date").str.strip()
+    cid = text("Comment ID").fillna("")
+    group = text("Trust").fillna("") + "|" + pd.Series(
+        squash_spaces(pc.cast(raw.column("Service type 1"), pa.string())).to_pandas(), dtype="string").fillna("")
+    resp = text("Respondent ID") if "Respondent ID" in raw.column_names else \
+        cid.str.replace(r"\s*-\s*Q\d+\s*$", "", regex=True)
+    # the respondent number is the one before " - Q<n>" ("NEAS 111 548 - Q3" -> 548, not the service's 111)
+    num = pd.to_numeric(cid.str.extract(r"(\d+)(?:\s*-\s*Q\d+)?\s*$")[0], errors="coerce")
 
-    pick_md = distance(md) < distance(dm)
-    resolved = sure.where(sure.notna(), md.where(pick_md, dm))
-    return pa.array(resolved.dt.strftime("%Y-%m-%d").where(resolved.notna(), None), pa.string())
+    parts = date.str.extract(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+    a, b, y = (pd.to_numeric(parts[i], errors="coerce").astype("float64") for i in range(3))
+    dm = pd.to_datetime(pd.DataFrame({"year": y, "month": b, "day": a}), errors="coerce")
+    md = pd.to_datetime(pd.DataFrame({"year": y, "month": a, "day": b}), errors="coerce")
+    sure = dm.where(md.isna() | (dm == md), md.where(dm.isna()))  # step 1
+    pick = sure.copy()
+
+    def ambiguous() -> pd.Series:
+        return pick.isna() & dm.notna() & md.notna()
+
+    known = sure.groupby(resp).transform("first")  # step 2
+    pick = pick.mask(ambiguous() & (dm == known), dm).mask(ambiguous() & (md == known), md)
+    month_first_seen = (md.notna() & dm.isna()).groupby(group).transform("any")  # step 3
+    pick = pick.mask(ambiguous() & ~month_first_seen, dm)
+    amb = ambiguous()  # step 4
+    if amb.any():
+        frame = pd.DataFrame({"anchor": pick.where(~amb), "group": group, "num": num})
+        order = frame.sort_values(["group", "num"], kind="stable")
+        before = order.groupby("group")["anchor"].ffill().reindex(frame.index)
+        after = order.groupby("group")["anchor"].bfill().reindex(frame.index)
+
+        def distance(c: pd.Series) -> pd.Series:
+            zero = pd.Timedelta(0)
+            return (c - before).abs().fillna(zero) + (c - after).abs().fillna(zero)
+
+        pick = pick.mask(amb, md.where(distance(md) < distance(dm), dm))
+    out = pick.dt.strftime("%Y-%m-%d").astype("string")
+    out = out.where(pick.notna(), date.where(date != ""))  # unreadable: the raw text, for the validator
+    return pa.array(out.astype(object).where(out.notna(), None).tolist(), pa.string())
+
+
+def _topic_lists(raw: pa.Table, topics: list[str]) -> pa.Array:
+    """The one-hot topic columns as one list of topic names per row (numpy nonzero, no row loop)."""
+    n = raw.num_rows
+    if not topics:
+        return pa.ListArray.from_arrays(pa.array(np.zeros(n + 1, dtype=np.int32)), pa.array([], pa.string()))
+    hot = np.column_stack([
+        np.asarray(pc.equal(pc.utf8_trim_whitespace(pc.fill_null(pc.cast(raw.column(c), pa.string()), "")), "1")
+                   .to_numpy(zero_copy_only=False), dtype=bool) for c in topics])
+    rows, cols = np.nonzero(hot)  # row-major: grouped by row, topics in column order
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.bincount(rows, minlength=n), out=offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(np.asarray(topics, dtype=object)[cols], pa.string()))
 
 
 def _nhs_fft(raw: pa.Table, path: Path) -> dict[str, pa.Table]:
     """NHS Friends and Family Test comments labelled with the v6 framework (CDU-data-science-team/
-    pxtextmining, MIT, NHS England).
+    pxtextmining ``datasets/v6framework_230831.csv``, MIT, (c) NHS England; trusts NEAS and NHFT).
 
-    Long format, one row per answer: one ``rating`` answer per respondent (question ``fft``, 1 = very good
-    ... 5 = very poor; codes 6 and 7 are not scores: score empty, status ``skipped``, code kept as
-    ``fft_code``), then one ``text`` answer per non-blank comment (question = the FFT prompt, e.g.
-    ``fft_why``), carrying the topic labels (``topics``), the human ``sentiment_label`` (1 = very positive
-    ... 5 = very negative), trust and service types. ``response_id`` = Respondent ID. The rating is the same
-    on every comment row of a respondent, so the first row gives it.
+    Long format, one row per answer:
+
+    * one ``rating`` answer per respondent: question ``fft``, scale 1-5 with 1 = very good ... 5 = very
+      poor. Codes 6 and 7 are not scores (don't know / not answered): score empty, status ``skipped``.
+      The code is kept as ``properties.fft_code``. The rating is the same on every comment row of a
+      respondent (checked on the shared file: 0 of 4,466 respondents differ), so their first row gives it.
+    * one ``text`` answer per non-blank comment: question = slug of the prompt (``fft_why``,
+      ``how_could_we_improve``, ``what_was_good``, ...), properties ``prompt``, ``comment_id``, ``topics``
+      (list of the v6 topic names flagged 1), ``sentiment_label`` (human label, 1 = very positive ... 5 =
+      very negative, empty when unlabelled). Whitespace-only answers are blank; the word "None" is an answer.
+
+    Every answer carries ``response_id`` = Respondent ID, the date (see :func:`fft_dates` for the d/m vs
+    m/d rule), ``touchpoint`` = service type 1, and properties ``trust``, ``service_type_1``,
+    ``service_type_2``. An answer code other than 1-7 or blank stops the import with its row.
     """
-    require_columns(raw, ["Respondent ID", "Date", "FFT categorical answer", "FFT question", "FFT answer"],
-                    path)
+    require_columns(raw, ["Comment ID", "Trust", "Respondent ID", "Date", "Service type 1",
+                          "FFT categorical answer", "FFT question", "FFT answer"], path)
     n = raw.num_rows
-    topics = [c for c in raw.column_names if c not in _FFT_FIXED]
-    # topic one-hots -> a JSON list of topic names, built column-wise
-    parts = [pc.if_else(pc.equal(pc.utf8_trim_whitespace(pc.fill_null(raw.column(c), "")), "1"),
-                        pa.scalar(json.dumps(c)[1:-1]), pa.scalar(None, pa.string())) for c in topics]
-    joined = pc.binary_join_element_wise(*parts, pa.scalar('","'), null_handling="skip") if parts else None
-    topic_json = pc.binary_join_element_wise('["', joined, '"]', "") if joined is not None else None
-    topic_json = pc.if_else(pc.equal(joined, ""), "[]", topic_json) if joined is not None else None
-    when = fft_dates(raw)
-    code = pc.utf8_trim_whitespace(pc.fill_null(pc.cast(raw.column("FFT categorical answer"), pa.string()), ""))
-    is_score = pc.is_in(code, pa.array(["1", "2", "3", "4", "5"]))
+    resp = pc.coalesce(blank_to_null(pc.cast(raw.column("Respondent ID"), pa.string())),
+                       pc.cast(raw.column("Comment ID"), pa.string()))
+    service1 = blank_to_null(squash_spaces(pc.cast(raw.column("Service type 1"), pa.string())))
+    service2 = blank_to_null(squash_spaces(pc.cast(raw.column("Service type 2"), pa.string()))) \
+        if "Service type 2" in raw.column_names else pa.nulls(n, pa.string())
     common = {
-        "survey": constant("nhs_fft", n), "response_id": raw.column("Respondent ID"), "timestamp": when,
-        "trust": raw.column("Trust"), "service_type_1": raw.column("Service type 1"),
-        "service_type_2": raw.column("Service type 2"), ROW: raw.column(ROW),
+        "survey": constant("nhs_fft", n), "response_id": resp, "timestamp": fft_dates(raw),
+        "touchpoint": service1, "trust": squash_spaces(pc.cast(raw.column("Trust"), pa.string())),
+        "service_type_1": service1, "service_type_2": service2, ROW: raw.column(ROW),
     }
-    first = pc.invert(pc.is_in(pa.array(np.arange(n)), pa.array(
-        _first_index(raw.column("Respondent ID")))))
+    code = pc.utf8_trim_whitespace(pc.fill_null(pc.cast(raw.column("FFT categorical answer"), pa.string()), ""))
+    not_score = pc.is_in(code, _FFT_NOT_SCORES)
     ratings = pa.table({
         **common, "question": constant("fft", n), "question_type": constant("rating", n),
-        "score": pc.if_else(is_score, code, pa.scalar(None, pa.string())),
+        # 1-5 are scores; anything but 6, 7 or blank goes to the validator, which rejects it with its row
+        "score": pc.if_else(not_score, pa.scalar(None, pa.string()), code),
         "scale_min": constant(1, n), "scale_max": constant(5, n),
-        "status": pc.if_else(is_score, "answered", "skipped"),
-        "fft_code": code,
-    }).filter(pc.invert(first))
-    prompt = pc.utf8_trim_whitespace(pc.replace_substring_regex(raw.column("FFT question"), r"\s+", " "))
-    qid = pc.utf8_lower(pc.replace_substring_regex(pc.utf8_trim(prompt, "?"), r"[^0-9A-Za-z]+", "_"))
-    text = raw.column("FFT answer")
+        "status": pc.if_else(not_score, "skipped", "answered"),
+        "fft_code": numeric(code, pa.int64()),
+    }).take(pc.index_in(pc.unique(resp), value_set=resp.combine_chunks()))
+
+    prompt = squash_spaces(pc.cast(raw.column("FFT question"), pa.string()))
+    qid = pc.utf8_trim(pc.utf8_lower(pc.replace_substring_regex(prompt, r"[^0-9A-Za-z]+", "_")), "_")
+    text = pc.cast(raw.column("FFT answer"), pa.string())
     has_text = pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(pc.fill_null(text, ""))), 0)
-    comments = pa.table({
-        **common, "question": pc.binary_join_element_wise("fft_", qid, ""), "question_type": constant("text", n),
-        "text": text, "prompt": prompt, "comment_id": raw.column("Comment ID"),
-        "sentiment_label": raw.column("Comment sentiment"),
-        "topics": topic_json if topic_json is not None else constant("[]", n),
-        "person_identifiable": raw.column("Person identifiable info?"),
-    }).filter(has_text)
-    return {"responses": pa.concat_tables([ratings, comments], promote_options="default")}
-
-
-def _first_index(ids: pa.ChunkedArray) -> np.ndarray:
-    """Row positions of the first occurrence of each id (vectorised)."""
-    _, idx = np.unique(np.asarray(ids.to_numpy(zero_copy_only=False), dtype=object).astype(str),
-                       return_index=True)
-    return np.sort(idx)
+    comments = {
+        **common, "question": qid, "question_type": constant("text", n), "text": text, "prompt": prompt,
+        "comment_id": raw.column("Comment ID"),
+        "topics": _topic_lists(raw, [c for c in raw.column_names if c not in _FFT_FIXED]),
+    }
+    if "Comment sentiment" in raw.column_names:
+        comments["sentiment_label"] = numeric(pc.cast(raw.column("Comment sentiment"), pa.string()), pa.int64(),
+                                              rows=raw.column(ROW), column="Comment sentiment", file=str(path))
+    if "Person identifiable info?" in raw.column_names:
+        pii = blank_to_null(pc.cast(raw.column("Person identifiable info?"), pa.string()))
+        if pii.null_count < n:  # always blank in the shared file: not worth a key on every answer
+            comments["person_identifiable"] = pii
+    texts = pa.table(comments).filter(has_text)
+    return {"responses": pa.concat_tables([ratings, texts], promote_options="default")}
 
 
 register(Preset(
     name="nhs_fft",
     kind="responses",
-    description="NHS Friends and Family Test comments with v6 topic labels (pxtextmining, MIT)",
-    detect=lambda h, p: {"Respondent ID", "FFT categorical answer", "FFT answer"} <= set(h),
+    description="NHS Friends and Family Test comments with v6 topic labels (CDU-data-science-team/"
+                "pxtextmining, MIT): one rating per respondent, one text answer per comment",
+    detect=lambda h, p: has_columns(h, "Respondent ID", "FFT categorical answer", "FFT answer"),
     transform=_nhs_fft,
     timestamp_formats=("%Y-%m-%d",),
 ))
@@ -178,24 +225,31 @@ register(Preset(
 
 SUS_LABELS = {
     "strongly disagree": "1", "disagree": "2", "somewhat disagree": "2",
-    "neither agree nor disagree": "3", "neutral": "3", "neither": "3",
+    "neither agree nor disagree": "3", "neither agree or disagree": "3", "neutral": "3", "neither": "3",
     "somewhat agree": "4", "agree": "4", "strongly agree": "5",
 }
+"""Answer labels of the 5-point SUS agreement scale (compared lower-cased, spaces squashed)."""
+
+_SUS_ID_NAMES = frozenset({"participant id", "participant", "participant_id", "id", "respondent",
+                           "respondent id", "respondent_id", "response_id", "user", "user_id", "distinct_id",
+                           "timestamp", "date", "variant", "group", "_row"})
+_SUS_ITEM_NAMES = frozenset(f"{p}{i}" for p in ("sus", "q", "item") for i in (*map(str, range(1, 11)),
+                                                                            *(f"{k:02d}" for k in range(1, 10))))
 
 
 def _sus_item_columns(header: list[str]) -> list[str]:
-    items = [c for c in header if c.strip() and c.strip().lower() not in (
-        "participant id", "participant", "id", "respondent", "respondent id", "response_id", "distinct_id",
-        "timestamp", "date", "variant", "group", "_row")]
-    return items
+    return [c for c in header if c.strip() and c.strip().lower() not in _SUS_ID_NAMES]
 
 
 def _sus_wide(raw: pa.Table, path: Path) -> dict[str, pa.Table]:
     """SUS answers in wide format: one row per respondent, an id column and the 10 items in questionnaire
     order, as numbers 1-5 or labels ("Strongly disagree" ... "Strongly agree", "Somewhat agree", "Neither
     agree nor disagree"). Stored as 10 ``rating`` answers (``sus_01`` .. ``sus_10``, scale 1-5) per
-    respondent. An unknown label stops the import with its row and column. Example source: the VR queue
-    study (Ibragimov et al., Data in Brief 2026; Apache-2.0), whose headers are Brooke's item wording.
+    respondent, ``response_id`` = the id column, the item wording in ``properties.item_text``. Scoring
+    (odd items r - 1, even items 5 - r, sum x 2.5) is left to the ``sus`` query. A label that is not on the
+    scale stops the import naming its row, the file's column and the value. Example source: the VR queue
+    study (Terascale-All-sensing-Research-Studio/vr-queue-waiting-sound-dataset ``sus.csv``, Apache-2.0;
+    Ibragimov et al., Data in Brief 2026), whose headers are Brooke's item wording.
     """
     items = _sus_item_columns(raw.column_names)
     if len(items) != 10:
@@ -204,18 +258,19 @@ def _sus_wide(raw: pa.Table, path: Path) -> dict[str, pa.Table]:
             expected="an id column and the 10 SUS items in questionnaire order")
     idcol = next((c for c in raw.column_names if c not in items and c != ROW), None)
     n = raw.num_rows
-    rid = raw.column(idcol) if idcol else pc.cast(raw.column(ROW), pa.string())
+    rid = pc.cast(raw.column(idcol) if idcol else raw.column(ROW), pa.string())
     labels = pa.array(list(SUS_LABELS))
     values = pa.array(list(SUS_LABELS.values()))
     tables = []
-    for k, col in enumerate(items, start=1):
-        text = pc.utf8_lower(pc.utf8_trim_whitespace(pc.cast(raw.column(col), pa.string())))
-        idx = pc.index_in(text, labels)
-        score = pc.if_else(pc.is_valid(idx), pc.take(values, pc.fill_null(idx, 0)), text)
+    for k, col in enumerate(items, start=1):  # ten columns, each mapped as a whole
+        given = pc.utf8_trim_whitespace(pc.cast(raw.column(col), pa.string()))
+        idx = pc.index_in(pc.utf8_lower(squash_spaces(given)), labels)
+        # known labels -> 1..5; numbers and unknown text pass through, so the validator names row and column
+        score = pc.if_else(pc.is_valid(idx), pc.take(values, pc.fill_null(idx, 0)), given)
         tables.append(pa.table({
             "survey": constant("sus", n), "question": constant(f"sus_{k:02d}", n),
             "question_type": constant("rating", n), "scale_min": constant(1, n), "scale_max": constant(5, n),
-            "response_id": pc.cast(rid, pa.string()), "score": score, "item_text": constant(col.strip(), n),
+            "response_id": rid, "score": score, "item_text": constant(col.strip(), n),
             ROW: raw.column(ROW), SOURCE_COLUMN: constant(col.strip(), n),
         }))
     return {"responses": pa.concat_tables(tables)}
@@ -223,16 +278,18 @@ def _sus_wide(raw: pa.Table, path: Path) -> dict[str, pa.Table]:
 
 def _looks_like_sus(h: list[str], p: Path) -> bool:
     items = _sus_item_columns(h)
-    text = " ".join(items).lower()
-    return len(items) == 10 and ("use this system" in text or all(
-        c.strip().lower().replace("_", "").replace(" ", "") in {f"sus{i}" for i in range(1, 11)} | {
-            f"q{i}" for i in range(1, 11)} for c in items))
+    if len(items) != 10:
+        return False
+    wording = " ".join(items).lower()
+    names = {c.strip().lower().replace("_", "").replace(" ", "").replace("-", "") for c in items}
+    return "use this system" in wording or names <= _SUS_ITEM_NAMES
 
 
 register(Preset(
     name="sus_wide",
     kind="responses",
-    description="SUS questionnaire, one row per respondent with the 10 items (numbers 1-5 or labels)",
+    description="SUS questionnaire, one row per respondent with the 10 items (numbers 1-5 or labels), "
+                "e.g. the VR queue study (Apache-2.0)",
     detect=_looks_like_sus,
     transform=_sus_wide,
 ))

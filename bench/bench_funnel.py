@@ -1,0 +1,229 @@
+"""Benchmark: funnel and retention query kinds vs ClickHouse (chDB) and a naive pandas loop, same data, same run.
+
+Not a test. Synthetic, seeded events: ``--rows`` events (default 10M) of 500k users over 90 days with 20 event
+names, loaded into an on-disk cxlens workspace and into a chDB MergeTree table ``ORDER BY (distinct_id, ts)``.
+
+* 4-step ordered funnel ($pageview -> view_item -> add_to_cart -> purchase), 7-day window: cxlens
+  ``{"kind": "funnel"}`` vs ClickHouse ``windowFunnel(604800)`` vs a naive pandas ``groupby`` + Python loop.
+  The naive loop runs on the events of 1% of the users and its time is scaled by 100 (said in the output).
+  Timestamps are whole seconds and every event matches one step, where windowFunnel (default mode) and the
+  PostHog semantics coincide, so the step counts must agree exactly.
+* Weekly 14 x 14 retention (first week of activity = cohort, any event returns, weeks start Monday): cxlens
+  ``{"kind": "retention", "mode": "first_time"}`` vs the chDB bitmask query (one GROUP BY user computing the
+  first week and ``groupBitOr(1 << week)``, then 14 offsets). Tables must agree exactly.
+
+Each query: one warm-up run, then ``--repeat`` timed runs, median reported.
+
+    python bench/bench_funnel.py               # 10M events (about 2-3 minutes on 2 cores)
+    python bench/bench_funnel.py --rows 1e6    # quicker
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+import cxlens
+import cxlens.query.funnel
+import cxlens.query.retention  # registers the kinds if the package does not yet
+
+OUT = Path(__file__).resolve().parent / "out"
+STEPS = ["$pageview", "view_item", "add_to_cart", "purchase"]
+OTHERS = [f"event_{i:02d}" for i in range(16)]
+START = np.datetime64("2024-01-01T00:00:00", "s")  # a Monday
+WINDOW_S = 7 * 86_400
+
+
+def make_events(n: int, users: int = 500_000, days: int = 90, seed: int = 7) -> pa.Table:
+    """``n`` events of ``users`` users over ``days`` days, 20 names, whole-second timestamps (seeded)."""
+    rng = np.random.default_rng(seed)
+    probs = np.array([0.12, 0.08, 0.05, 0.03] + [0.72 / 16] * 16)
+    names = pa.array(STEPS + OTHERS)
+    ts = START.astype(np.int64) + rng.integers(0, days * 86_400, n)
+    uid = rng.integers(0, users, n)
+    plan = pa.array(["free", "pro", "team"]).take(pa.array(rng.integers(0, 3, n)))
+    return pa.table({
+        "timestamp": pa.array(ts * 1_000_000, pa.timestamp("us")),
+        "distinct_id": pc.binary_join_element_wise("user-", pc.cast(pa.array(uid), pa.string()), ""),
+        "event": names.take(pa.array(rng.choice(len(names), n, p=probs))),
+        "properties": pc.binary_join_element_wise('{"plan":"', plan, '"}', ""),
+    })
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
+    """(first run s, median of ``repeat`` further runs s, last result)."""
+    t0 = time.perf_counter()
+    result = fn()
+    first = time.perf_counter() - t0
+    runs = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        runs.append(time.perf_counter() - t0)
+    return first, statistics.median(runs), result
+
+
+def funnel_query() -> dict[str, Any]:
+    return {"kind": "funnel", "steps": [{"event": s} for s in STEPS], "conversion_window": {"value": 7, "unit": "day"}}
+
+
+def retention_query() -> dict[str, Any]:
+    return {"kind": "retention", "period": "week", "total_intervals": 14, "week_start": "monday",
+            "mode": "first_time", "date_range": {"date_from": "2024-01-01", "date_to": "2024-04-01"}}
+
+
+def chdb_setup(events: pa.Table, path: str) -> Any:
+    from chdb import session
+
+    s = session.Session(path)
+    s.query("CREATE DATABASE IF NOT EXISTS b")
+    s.query("CREATE TABLE b.events (ts DateTime, distinct_id String, event LowCardinality(String)) "
+            "ENGINE = MergeTree ORDER BY (distinct_id, ts)")
+    df = events.select(["timestamp", "distinct_id", "event"]).to_pandas()  # noqa: F841  (read by Python(df))
+    s.query("INSERT INTO b.events SELECT toDateTime(timestamp), distinct_id, event FROM Python(df)")
+    return s
+
+
+def chdb_funnel(s: Any) -> list[int]:
+    conds = ", ".join(f"event = '{e}'" for e in STEPS)
+    names = ", ".join(f"'{e}'" for e in STEPS)
+    sql = (f"SELECT level, count() AS c FROM (SELECT windowFunnel({WINDOW_S})(ts, {conds}) AS level "
+           f"FROM b.events WHERE event IN ({names}) GROUP BY distinct_id) GROUP BY level ORDER BY level")
+    rows = [tuple(map(int, line.split(","))) for line in str(s.query(sql, "CSV")).split()]
+    by_level = dict(rows)
+    return [sum(c for lvl, c in by_level.items() if lvl >= k) for k in range(1, len(STEPS) + 1)]
+
+
+def chdb_retention(s: Any) -> list[list[int]]:
+    sql = ("SELECT w0, off, count() FROM (SELECT min(w) AS w0, groupBitOr(bitShiftLeft(toUInt64(1), w)) AS m "
+           "FROM (SELECT distinct_id, toUInt8(dateDiff('week', toDate('2024-01-01'), toMonday(ts))) AS w "
+           "FROM b.events) GROUP BY distinct_id) ARRAY JOIN range(14) AS off "
+           "WHERE w0 + off < 14 AND bitTest(m, w0 + off) GROUP BY w0, off ORDER BY w0, off")
+    table = [[0] * (14 - i) for i in range(14)]
+    for line in str(s.query(sql, "CSV")).split():
+        w0, off, c = map(int, line.split(","))
+        table[w0][off] = c
+    return table
+
+
+def naive_pandas(events: pa.Table, fraction_users: int = 100) -> tuple[float, list[int]]:
+    """The obvious pandas solution on the users whose id is divisible by ``fraction_users``: sort, group by
+    user, loop over each user's events (greedy chain per start). Returns (seconds, counts)."""
+    df = events.select(["timestamp", "distinct_id", "event"]).to_pandas()
+    df = df[df["event"].isin(STEPS)]
+    uid = df["distinct_id"].str.slice(5).astype(int)
+    df = df[uid % fraction_users == 0]
+    t0 = time.perf_counter()
+    df = df.sort_values(["distinct_id", "timestamp"])
+    step_of = {e: i for i, e in enumerate(STEPS)}
+    window = np.timedelta64(WINDOW_S, "s")
+
+    def furthest(g: Any) -> int:
+        evs = list(zip(g["timestamp"].to_numpy(), g["event"].map(step_of).to_numpy(), strict=True))
+        best = 0
+        for i, (t_start, s) in enumerate(evs):
+            if s != 0:
+                continue
+            level = 1
+            for t, s2 in evs[i + 1:]:
+                if t - t_start > window:
+                    break
+                if s2 == level:
+                    level += 1
+                    if level == len(STEPS):
+                        break
+            best = max(best, level)
+        return best
+
+    levels = df.groupby("distinct_id").apply(furthest, include_groups=False)
+    took = time.perf_counter() - t0
+    return took, [int((levels >= k).sum()) for k in range(1, len(STEPS) + 1)]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rows", type=float, default=10e6)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    n = int(args.rows)
+    OUT.mkdir(exist_ok=True)
+    report: dict[str, Any] = {"rows": n}
+    t0 = time.perf_counter()
+    events = make_events(n)
+    print(f"generated {n:,} events in {time.perf_counter() - t0:.1f} s")
+    with tempfile.TemporaryDirectory(dir=OUT) as tmp:
+        ws = cxlens.Workspace(Path(tmp) / "bench.duckdb")
+        t0 = time.perf_counter()
+        ws.add("events", events)
+        report["load_cxlens_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        s = chdb_setup(events, str(Path(tmp) / "chdb"))
+        report["load_chdb_s"] = time.perf_counter() - t0
+        print(f"loaded: cxlens {report['load_cxlens_s']:.1f} s, chDB {report['load_chdb_s']:.1f} s")
+
+        f_first, f_med, f_res = timed(lambda: ws.query(funnel_query()), args.repeat)
+        c_first, c_med, c_res = timed(lambda: chdb_funnel(s), args.repeat)
+        ours = [st["count"] for st in f_res["steps"]]
+        p_time, p_res = naive_pandas(events)
+        fraction = 100
+        p_scaled = p_time * fraction
+        r_first, r_med, r_res = timed(lambda: ws.query(retention_query()), args.repeat)
+        cr_first, cr_med, cr_res = timed(lambda: chdb_retention(s), args.repeat)
+        ws.close()
+        s.close()
+    sub = _subset_counts(events, fraction)
+    report["funnel"] = {
+        "cxlens_s": f_med, "cxlens_first_s": f_first, "chdb_windowFunnel_s": c_med, "chdb_first_s": c_first,
+        "ratio_vs_chdb": f_med / c_med, "naive_pandas_1pct_s": p_time, "naive_pandas_scaled_s": p_scaled,
+        "speedup_vs_naive": p_scaled / f_med, "counts_cxlens": ours, "counts_chdb": c_res,
+        "counts_agree": ours == c_res, "naive_counts_1pct": p_res, "cxlens_counts_1pct": sub,
+        "naive_agrees": p_res == sub,
+    }
+    report["retention"] = {
+        "cxlens_s": r_med, "cxlens_first_s": r_first, "chdb_bitmask_s": cr_med, "chdb_first_s": cr_first,
+        "ratio_vs_chdb": r_med / cr_med, "tables_agree": r_res["rows"] == cr_res,
+        "cells": sum(len(r) for r in r_res["rows"]), "sum_of_cells": sum(sum(r) for r in r_res["rows"]),
+    }
+    report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    fr, rr = report["funnel"], report["retention"]
+    print(f"\nfunnel, 4 steps, 7-day window, {n:,} events (median of {args.repeat} after a warm-up)")
+    print(f"  cxlens                 {fr['cxlens_s']:.3f} s  (first run {fr['cxlens_first_s']:.3f} s)")
+    print(f"  chDB windowFunnel      {fr['chdb_windowFunnel_s']:.3f} s  -> cxlens/chDB = {fr['ratio_vs_chdb']:.2f}x")
+    print(f"  naive pandas loop      {fr['naive_pandas_1pct_s']:.3f} s on 1% of users, x100 = "
+          f"{fr['naive_pandas_scaled_s']:.1f} s  -> cxlens is {fr['speedup_vs_naive']:.0f}x faster")
+    print(f"  counts cxlens {ours}  chDB {c_res}  agree: {fr['counts_agree']}")
+    print(f"  1% subset: naive {p_res}  cxlens {sub}  agree: {fr['naive_agrees']}")
+    print("retention, weekly 14 x 14")
+    print(f"  cxlens                 {rr['cxlens_s']:.3f} s  (first run {rr['cxlens_first_s']:.3f} s)")
+    print(f"  chDB bitmask query     {rr['chdb_bitmask_s']:.3f} s  -> cxlens/chDB = {rr['ratio_vs_chdb']:.2f}x")
+    print(f"  tables agree: {rr['tables_agree']}  ({rr['cells']} cells summing to {rr['sum_of_cells']:,})")
+    print(f"peak RSS {report['peak_rss_mb']:.0f} MB")
+    out = OUT / f"bench_funnel_{n}.json"
+    out.write_text(json.dumps(report, indent=2))
+    print(f"wrote {out}")
+
+
+def _subset_counts(events: pa.Table, fraction: int) -> list[int]:
+    """cxlens on the same 1% of users as the naive loop (to check that loop's counts)."""
+    uid = pc.cast(pc.utf8_slice_codeunits(events.column("distinct_id"), 5), pa.int64()).to_numpy()
+    sub = events.filter(pa.array(uid % fraction == 0))
+    with cxlens.Workspace() as ws:
+        ws.add("events", sub)
+        return [st["count"] for st in ws.query(funnel_query())["steps"]]
+
+
+if __name__ == "__main__":
+    main()

@@ -391,20 +391,48 @@ def test_openshift_tasks(ws: cxlens.Workspace, shared_data: Path) -> None:
 
 # -- CLI -----------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("kind", "path", "count"), [
-    ("events", "clickstream/otto_sample/otto_train_sample.jsonl", 862),
-    ("tickets", f"{CFPB}/cfpb_complaints_2016-2020_sample.csv", 268),
-    ("transactions", f"{CDNOW}/CDNOW_sample.txt", 6919),
-    ("sessions", UCI, 12330),
-    ("responses", FFT, 11866),
-])
-def test_through_the_cli(tmp_path: Path, shared_data: Path, kind: str, path: str, count: int) -> None:
-    main = pytest.importorskip("cxlens.cli.main", reason="the CLI is not there yet")
+BITEXT = "support_tickets/bitext_intent_detection/Bitext_Sample_Customer_Service_{}_Dataset.csv"
+
+
+# Every file of issue 3, point 5, through `cxlens import` (preset detected): (kind, files, preset, source rows,
+# stored rows, distinct counts). Source rows and distinct counts are the issue's / golden-figures.md's counts;
+# stored rows follow the data model (one answer per row: a verbatim row is an nps and a text answer).
+EVERY_FILE = [
+    ("responses", ["surveys/nps_verbatims_textsummary/text_data_verbatim.csv"], "nps_verbatims", 2385, 4770,
+     {"response_id": 2385}),
+    ("responses", [FFT], "nhs_fft", 7908, 11866, {"response_id": 4466}),
+    ("tickets", [f"{CFPB}/cfpb_complaints_2023-04_sample.csv"], "cfpb", 3999, 3999, None),
+    ("tickets", [f"{CFPB}/cfpb_complaints_2016-2020_sample.csv"], "cfpb", 268, 268, None),
+    ("tickets", [BITEXT.format(s) for s in ("Training", "Validation", "Testing")], "bitext", 8100, 8100, None),
+    ("reviews", [f"{MAALEJ}/{n}.json" for n in ("Bug", "Feature", "Rating", "UserExperience")], "maalej", 3734,
+     3734, None),
+    ("reviews", [f"{MAALEJ}/maalej_reviews_converted.csv"], "maalej", 3734, 3734, None),
+    ("events", ["clickstream/otto_sample/otto_train_sample.jsonl"], "otto", 20, 862, None),
+    ("sessions", [UCI], "uci_shoppers", 12330, 12330, {"session_id": 12330}),
+    ("transactions", [f"{CDNOW}/CDNOW_master.txt"], "cdnow_master", 69659, 69659, {"distinct_id": 23570}),
+    ("transactions", [f"{CDNOW}/CDNOW_sample.txt"], "cdnow_sample", 6919, 6919, {"distinct_id": 2357}),
+    ("responses", ["usability/vr_queue_sus/sus.csv"], "sus_wide", 30, 300, {"response_id": 30}),
+    ("tasks", ["usability/openshift_sum_benchmark/final-combined-data.csv"], "task_table", 132, 132,
+     {"participant": 33}),
+]
+
+
+@pytest.mark.parametrize(("kind", "paths", "preset", "read", "stored", "distinct"), EVERY_FILE,
+                         ids=[f"{e[2]}-{Path(e[1][0]).name}" for e in EVERY_FILE])
+def test_every_listed_file_through_the_cli(tmp_path: Path, shared_data: Path, kind: str, paths: list[str],
+                                           preset: str, read: int, stored: int,
+                                           distinct: dict[str, int] | None) -> None:
     from typer.testing import CliRunner
+
+    from cxlens.cli.main import app
 
     db = tmp_path / "cx.duckdb"
     runner = CliRunner()
-    r = runner.invoke(main.app, ["--db", str(db), "import", kind, str(shared_data / path)])
+    r = runner.invoke(app, ["--db", str(db), "import", kind, *[str(shared_data / p) for p in paths], "--json"])
     assert r.exit_code == 0, r.output
-    info = json.loads(runner.invoke(main.app, ["--db", str(db), "info", "--json"]).stdout)
-    assert info[kind] == count
+    report = json.loads(r.stdout)
+    assert report["preset"] == preset and report["rows_read"] == read and report["rows_rejected"] == 0
+    if distinct is not None:
+        assert {k: report["distinct"][k] for k in distinct} == distinct
+    info = json.loads(runner.invoke(app, ["--db", str(db), "info", "--json"]).stdout)
+    assert info[kind] == stored

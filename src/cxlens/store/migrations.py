@@ -38,6 +38,19 @@ def _initial(types: TypeMap) -> list[str]:
     return [create_table_sql(t, types) for t in TABLES.values()]
 
 
+def _web(types: TypeMap) -> list[str]:
+    """API keys (hashed, with scopes) and survey definitions of the web app."""
+    s, ts, js = types["string"], types["timestamp"], types["json"]
+    return [
+        f'CREATE TABLE IF NOT EXISTS "_cxlens_api_keys" (\n  "key_id" {s} NOT NULL,\n  "prefix" {s} NOT NULL,\n'
+        f'  "hash" {s} NOT NULL,\n  "scope" {s} NOT NULL,\n  "name" {s},\n  "created_at" {ts} NOT NULL,\n'
+        f'  "revoked_at" {ts}\n)',
+        f'CREATE TABLE IF NOT EXISTS "_cxlens_surveys" (\n  "survey_id" {s} NOT NULL,\n  "definition" {js} NOT NULL,'
+        f'\n  "created_at" {ts} NOT NULL,\n  "updated_at" {ts} NOT NULL\n)',
+    ]
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables for every signal", _initial),
+    Migration(3, "web app: API keys and survey definitions", _web),
 )

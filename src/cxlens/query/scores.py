@@ -11,6 +11,7 @@ seen-not-answered and dismissed answers are counted and reported beside it, neve
 from __future__ import annotations
 
 import itertools
+import math
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -90,18 +91,19 @@ def _agg(kind: str, top_box: int) -> list[exp.Expression]:
         _count_if(status.eq("skipped")).as_("skipped"),
         _count_if(status.eq("seen")).as_("seen"),
         _count_if(status.eq("dismissed")).as_("dismissed"),
+    ]
+    if kind == "nps":
+        # NPS needs counts only (passives = n - promoters - detractors, filled in after the query): the
+        # fewer aggregates, the faster the scan (about 2x on 1M answers)
+        return [*aggs, _count_if(exp.and_(answered, score >= 9)).as_("promoters"),
+                _count_if(exp.and_(answered, score <= 6)).as_("detractors")]
+    aggs += [
         exp.Sum(this=exp.If(this=answered, true=score)).as_("sum"),
         exp.Sum(this=exp.If(this=answered, true=exp.Mul(this=score, expression=score))).as_("sum_sq"),
         exp.Min(this=exp.If(this=answered, true=score)).as_("min"),
         exp.Max(this=exp.If(this=answered, true=score)).as_("max"),
     ]
-    if kind == "nps":
-        aggs += [
-            _count_if(exp.and_(answered, score >= 9)).as_("promoters"),
-            _count_if(exp.and_(answered, score >= 7, score <= 8)).as_("passives"),
-            _count_if(exp.and_(answered, score <= 6)).as_("detractors"),
-        ]
-    else:
+    if kind == "csat":
         top = exp.Sub(this=exp.column("scale_max"), expression=exp.Literal.number(top_box))
         aggs.append(_count_if(exp.and_(answered, score > top)).as_("top"))
     return aggs
@@ -165,6 +167,9 @@ def run_scores(ws: Workspace, q: ScoreQuery) -> dict[str, Any]:
         [exp.column("period")] if q.period else [])
     sel = sel.group_by(*group_aliases, *scale_cols).order_by(*group_aliases, *scale_cols)
     data = ws.store.execute(sel).to_pylist()
+    if q.kind == "nps":
+        for r in data:
+            r["passives"] = int(r["n"] or 0) - int(r["promoters"] or 0) - int(r["detractors"] or 0)
 
     _check_scales(q, data)
     rows: list[dict[str, Any]] = []
@@ -200,9 +205,13 @@ def _result_fields(res: StatResult | None) -> dict[str, Any]:
     if res is None:
         return {"estimate": None, "ci_low": None, "ci_high": None, "method": None,
                 "warnings": ["no answered question in this group"]}
-    d = res.to_dict()
-    return {"estimate": d["estimate"], "ci_low": d["ci_low"], "ci_high": d["ci_high"],
-            "method": d["method"], "warnings": d["warnings"]}
+    return {"estimate": _finite(res.estimate), "ci_low": _finite(res.ci_low), "ci_high": _finite(res.ci_high),
+            "method": res.method, "warnings": list(res.warnings)}
+
+
+def _finite(v: float | None) -> float | None:
+    """A JSON-safe float (None for NaN and infinities), without StatResult.to_dict's deep copy."""
+    return None if v is None or not math.isfinite(v) else float(v)
 
 
 def _check_scales(q: ScoreQuery, data: list[dict[str, Any]]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -25,7 +26,13 @@ def check_confidence(confidence: float) -> float:
 
 def z_for(confidence: float) -> float:
     """Two-sided standard-normal critical value for a confidence level (1.959964 for 0.95)."""
-    return float(_st.norm.ppf(0.5 + check_confidence(confidence) / 2.0))
+    return _z_cached(check_confidence(confidence))
+
+
+@functools.lru_cache(maxsize=64)
+def _z_cached(confidence: float) -> float:
+    # scipy's ppf costs ~60 us a call; a query computes one interval per group with the same level
+    return float(_st.norm.ppf(0.5 + confidence / 2.0))
 
 
 def z_to_confidence(z: float) -> float:

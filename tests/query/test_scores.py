@@ -30,6 +30,41 @@ def test_nps_golden_textsummary_overall_and_by_stage(ws: cxlens.Workspace, share
     assert by == {"Order": -10.0, "First Payment": -29.3, "Equipment Received": -56.7, "Service in Use": -76.7}
 
 
+def test_nhs_fft_share_positive_golden(ws: cxlens.Workspace, shared_data) -> None:
+    """golden-figures.md, surveys/nhs_fft_pxtextmining: 85.3% answered 1-2 (very good, good) of the n = 4,227
+    respondents with an answer of 1-5; NEAS 86.7%, NHFT 82.2% (Count). Codes 6/7 are stored as skipped, so the
+    answered denominator is exactly those 4,227. The interval is checked against statsmodels."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    ws.import_file("responses", shared_data / "surveys/nhs_fft_pxtextmining/v6framework_230831.csv")
+    [row] = ws.query({"kind": "rating", "question": "fft", "box": [1, 2]})["rows"]
+    assert row["n"] == 4227 and row["skipped"] == 239
+    box = row["box"]
+    assert round(100 * box["share"], 1) == 85.3
+    lo, hi = proportion_confint(box["count"], row["n"], alpha=0.05, method="agresti_coull")
+    assert box["ci_low"] == pytest.approx(lo, abs=1e-12) and box["ci_high"] == pytest.approx(hi, abs=1e-12)
+    by = {r["trust"]: round(100 * r["box"]["share"], 1)
+          for r in ws.query({"kind": "rating", "question": "fft", "box": [1, 2], "by": ["trust"]})["rows"]}
+    assert by == {"NEAS": 86.7, "NHFT": 82.2}
+    neg = ws.query({"kind": "rating", "question": "fft", "box": [4, 5]})["rows"][0]["box"]
+    assert round(100 * neg["share"], 1) == 9.9
+
+
+def test_box_share_on_ratings_and_csat(ws: cxlens.Workspace) -> None:
+    rows = [{"survey": "s", "question": "q", "question_type": qt, "score": v, "scale_min": 1, "scale_max": 5,
+             "timestamp": "2024-01-10T12:00:00Z"} for qt in ("rating", "csat") for v in (1, 1, 2, 3, 5)]
+    ws.add("responses", rows)
+    [r] = ws.query({"kind": "rating", "box": [1, 2]})["rows"]
+    assert r["box"]["count"] == 3 and r["box"]["share"] == pytest.approx(0.6)
+    assert r["box"]["ci_low"] < 0.6 < r["box"]["ci_high"]
+    [c] = ws.query({"kind": "csat", "box": [1, 2]})["rows"]
+    assert c["top_box"] == 3 and c["estimate"] == pytest.approx(0.6)
+    [c2] = ws.query({"kind": "csat"})["rows"]
+    assert c2["top_box"] == 1  # the default top-2 box (4-5) holds only the 5
+    with pytest.raises(QueryError, match="box does not apply to nps"):
+        ws.query({"kind": "nps", "box": [9, 10]})
+
+
 def test_interval_comes_from_stats_on_database_counts(ws: cxlens.Workspace) -> None:
     rng = np.random.default_rng(3)
     scores = rng.integers(0, 11, 500).tolist()

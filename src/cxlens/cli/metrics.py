@@ -42,10 +42,15 @@ def _score_command(kind: str, title: str) -> None:
         compare: Annotated[bool, typer.Option("--compare", help="Test each period against the previous "
                                                                "one (needs --period).")] = False,
         confidence: Annotated[float, typer.Option(help="Confidence level.")] = 0.95,
+        box: Annotated[list[float], typer.Option("--box", help="A score counted in the box (repeatable), e.g. "
+                                                 "--box 1 --box 2 for the share answering 1-2; csat: "
+                                                 "replaces the top-2 box.")] = [],  # noqa: B006
         as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     ) -> None:
         q: dict[str, Any] = {"kind": kind, "by": by, "period": period, "confidence": confidence,
                              "survey": survey, "question": question or None}
+        if box:
+            q["box"] = box
         if compare:
             q["compare"] = "previous_period"
         with _open(ctx) as ws:
@@ -56,6 +61,10 @@ def _score_command(kind: str, title: str) -> None:
         t = Table(title=f"{title} ({int(confidence * 100)}% intervals; denominator: answered)")
         for c in [*by, *(["period"] if period else []), "n", "skipped", kind.upper(), "interval"]:
             t.add_column(c, justify="right" if c not in by else "left")
+        show_box = bool(box) and kind != "csat"
+        if show_box:
+            t.add_column(f"share {'/'.join(f'{v:g}' for v in box)}", justify="right")
+            t.add_column("share interval", justify="right")
         if compare:
             t.add_column("change", justify="right")
             t.add_column("p (adj.)", justify="right")
@@ -63,6 +72,9 @@ def _score_command(kind: str, title: str) -> None:
             cells = [str(r.get(b)) for b in by] + ([str(r["period"])] if period else [])
             cells += [f"{r['n']:,}", f"{r['skipped']:,}", _fmt(r["estimate"], kind),
                       f"{_fmt(r['ci_low'], kind)} … {_fmt(r['ci_high'], kind)}"]
+            if show_box:
+                b = r["box"]
+                cells += [_fmt(b["share"], "csat"), f"{_fmt(b['ci_low'], 'csat')} … {_fmt(b['ci_high'], 'csat')}"]
             if compare:
                 p = r.get("p_value_adjusted")
                 star = " *" if r.get("significant") else ""

@@ -32,6 +32,7 @@ from cxlens.stats import (
     mean_ci,
     nps,
     nps_difference,
+    proportion_ci,
     two_proportion_test,
     welch_t,
 )
@@ -62,6 +63,9 @@ class ScoreQuery(QueryModel):
     correction: Literal["holm", "bh", "none"] = "holm"
     alpha: float = Field(0.05, gt=0, lt=0.5, description="significance level for `significant`")
     top_box: int = Field(2, ge=1, description="CSAT: how many top points count as satisfied")
+    box: list[float] | None = Field(None, min_length=1, description="scores that count as the box, e.g. [1, 2] "
+                                    "for 'very good' and 'good' on a reversed 1-5 scale; csat: replaces "
+                                    "top_box; ces/rating: adds the box share with its interval to each row")
     method: Literal["adjusted-wald", "wilson", "exact", "wald"] = "adjusted-wald"
 
 
@@ -82,7 +86,7 @@ def _count_if(cond: exp.Expression) -> exp.Expression:
     return exp.Sum(this=exp.If(this=cond, true=exp.Literal.number(1), false=exp.Literal.number(0)))
 
 
-def _agg(kind: str, top_box: int) -> list[exp.Expression]:
+def _agg(kind: str, top_box: int, box: list[float] | None = None) -> list[exp.Expression]:
     score = exp.column("score")
     status = exp.column("status")
     answered = exp.and_(status.eq("answered"), exp.not_(score.is_(exp.null())))
@@ -103,7 +107,9 @@ def _agg(kind: str, top_box: int) -> list[exp.Expression]:
         exp.Min(this=exp.If(this=answered, true=score)).as_("min"),
         exp.Max(this=exp.If(this=answered, true=score)).as_("max"),
     ]
-    if kind == "csat":
+    if box:
+        aggs.append(_count_if(exp.and_(answered, score.isin(*[exp.Literal.number(v) for v in box]))).as_("top"))
+    elif kind == "csat":
         top = exp.Sub(this=exp.column("scale_max"), expression=exp.Literal.number(top_box))
         aggs.append(_count_if(exp.and_(answered, score > top)).as_("top"))
     return aggs
@@ -119,6 +125,8 @@ def _estimate(kind: str, row: dict[str, Any], q: ScoreQuery) -> tuple[StatResult
         return nps(counts, q.confidence), counts
     if kind == "csat":
         stat = ProportionStat(n, int(row["top"]))
+        if q.box:
+            return proportion_ci(stat, q.confidence, q.method, metric="csat"), stat
         return csat(stat, scale=int(row["scale_max"]), top=q.top_box, confidence=q.confidence,
                     method=q.method), stat
     mean = MeanStat(n, float(row["sum"]), float(row["sum_sq"]), row["min"], row["max"])
@@ -149,9 +157,12 @@ def _iso(v: Any) -> Any:
 def run_scores(ws: Workspace, q: ScoreQuery) -> dict[str, Any]:
     if q.compare and not q.period:
         raise QueryError("compare 'previous_period' needs a period (day, week, month, quarter or year)")
+    if q.box and q.kind == "nps":
+        raise QueryError("box does not apply to nps (promoters 9-10 and detractors 0-6 are fixed); use "
+                         "kind 'rating' on the question for another split")
     keys = group_keys("responses", q.by, q.period, "timestamp")
     scale_cols = [exp.column("scale_min"), exp.column("scale_max")]
-    sel = select(*keys, *scale_cols, *_agg(q.kind, q.top_box)).from_("responses")
+    sel = select(*keys, *scale_cols, *_agg(q.kind, q.top_box, q.box if q.kind != "nps" else None)).from_("responses")
     conds = [exp.column("question_type").eq(q.kind)]
     if q.survey:
         conds.append(exp.column("survey").eq(q.survey))
@@ -186,6 +197,8 @@ def run_scores(ws: Workspace, q: ScoreQuery) -> dict[str, Any]:
         elif q.kind == "csat":
             out["top_box"] = int(r["top"] or 0)
         out.update(_result_fields(res))
+        if q.box and q.kind != "csat":
+            out["box"] = _box_fields(q, out["n"], int(r["top"] or 0))
         rows.append(out)
         stats.append(stat)
     if q.compare:
@@ -207,6 +220,16 @@ def _result_fields(res: StatResult | None) -> dict[str, Any]:
                 "warnings": ["no answered question in this group"]}
     return {"estimate": _finite(res.estimate), "ci_low": _finite(res.ci_low), "ci_high": _finite(res.ci_high),
             "method": res.method, "warnings": list(res.warnings)}
+
+
+def _box_fields(q: ScoreQuery, n: int, k: int) -> dict[str, Any]:
+    """Share of answered scores in ``q.box`` with its interval (the method of the query)."""
+    out: dict[str, Any] = {"values": list(q.box or []), "count": k}
+    if n == 0:
+        return {**out, "share": None, "ci_low": None, "ci_high": None, "method": None}
+    r = proportion_ci(ProportionStat(n, k), q.confidence, q.method, metric="box share")
+    return {**out, "share": _finite(r.estimate), "ci_low": _finite(r.ci_low), "ci_high": _finite(r.ci_high),
+            "method": r.method}
 
 
 def _finite(v: float | None) -> float | None:

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from cxlens.query import count, funnel, retention, scores, usability  # noqa: F401
+from cxlens.query import (  # noqa: F401
+    count,
+    funnel,
+    lifetime_churn,
+    lifetime_clv,
+    lifetime_cohorts,
+    lifetime_rfm,
+    retention,
+    scores,
+    usability,
+)
 from cxlens.query.registry import QUERY_KINDS, QueryKind, QueryModel, parse_query, register_query, run_query
 
 __all__ = ["QUERY_KINDS", "QueryKind", "QueryModel", "parse_query", "register_query", "run_query"]

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from cxlens.query import (  # noqa: F401
     count,
+    drivers,
     funnel,
     lifetime_churn,
     lifetime_clv,
     lifetime_cohorts,
     lifetime_rfm,
     retention,
+    reviews,
     scores,
+    tickets,
     usability,
 )
 from cxlens.query.registry import QUERY_KINDS, QueryKind, QueryModel, parse_query, register_query, run_query

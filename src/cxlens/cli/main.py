@@ -219,7 +219,7 @@ def main() -> None:
 
 
 # commands defined in sibling modules register themselves on `app`
-from cxlens.cli import metrics  # noqa: E402,F401
+from cxlens.cli import metrics, voice  # noqa: E402,F401
 
 if __name__ == "__main__":
     main()

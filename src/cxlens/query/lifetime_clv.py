@@ -44,7 +44,7 @@ from cxlens.lifetime import (
     quintile_scores,
     rfm_segment,
 )
-from cxlens.lifetime.base import json_safe
+from cxlens.lifetime.base import ConvergenceError, json_safe
 from cxlens.lifetime.value import discounted_value
 from cxlens.query.lifetime_segments import compare_segments, segment_labels
 from cxlens.query.lifetime_source import (
@@ -139,13 +139,22 @@ def _spend(q: ClvQuery, s: dict[str, np.ndarray], warnings: list[str]) -> tuple[
     x, z = s["frequency"], s["monetary_value"]
     rep = (x > 0) & (z > 0)
     if q.spend_model == "gamma_gamma" and rep.sum() >= 10:
-        gg = _fit(GammaGammaFitter, q, x[rep], z[rep])
+        try:
+            gg = _fit(GammaGammaFitter, q, x[rep], z[rep])
+        except ConvergenceError as e:
+            if q.model == "gamma_gamma":
+                raise
+            warnings.append(f"Gamma-Gamma did not converge, the mean repeat spend is used instead ({e.message})")
+            gg = None
+    else:
+        gg = None
+    if gg is not None:
         corr = float(np.corrcoef(x[rep], z[rep])[0, 1]) if rep.sum() > 2 else float("nan")
         if abs(corr) > 0.3:
             warnings.append(f"Gamma-Gamma assumes spend is independent of frequency; corr(x, zbar) = {corr:.2f}")
         info = {**_fit_info(gg, paper_names=True), "model": "gamma_gamma", "frequency_spend_correlation": corr}
         return np.asarray(gg.conditional_expected_average_profit(x, z), dtype=np.float64), info
-    if q.spend_model == "gamma_gamma":
+    if q.spend_model == "gamma_gamma" and rep.sum() < 10:
         warnings.append("fewer than 10 repeat customers with spend: the mean repeat spend is used instead of "
                         "Gamma-Gamma")
     mean = float(z[rep].mean()) if rep.any() else 0.0

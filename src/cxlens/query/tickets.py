@@ -96,7 +96,7 @@ def _active_persons(ws: Workspace, q: TicketsQuery, first: Any, last: Any) -> pa
     src = event_source(False, has_identities(ws)).subquery("ev")
     keys = [period_expr(q.period, "timestamp").as_("period")] if q.period else []
     sel = select(*keys, exp.Count(this=exp.Distinct(expressions=[exp.column("actor")])).as_("active")).from_(src)
-    lo = q.date_range.from_ if q.date_range and q.date_range.from_ else first
+    lo = q.date_range.from_ if q.date_range and q.date_range.from_ else pd.Timestamp(first).normalize()
     hi = q.date_range.to if q.date_range and q.date_range.to else last
     conds = where("events", [], DateRange(**{"from": lo, "to": hi}))
     if not (q.date_range and q.date_range.to):  # the tickets' last day is a date: include all of it
@@ -144,7 +144,10 @@ def _trend(ws: Workspace, q: TicketsQuery, first: Any, last: Any, active: pa.Tab
     df = ws.store.execute(sel).to_pandas()
     if df.empty:
         return [], []
-    periods = pd.Series(sorted(df["period"].unique()))
+    freq = {"day": "D", "week": "W-MON", "month": "MS", "quarter": "QS", "year": "YS"}[q.period]
+    seen_periods = pd.to_datetime(df["period"])
+    df["period"] = seen_periods
+    periods = pd.Series(pd.date_range(seen_periods.min(), seen_periods.max(), freq=freq), name="period")
     # every group gets every period from its first one on, so a quiet period counts as 0, not as missing
     if names:
         groups = df[names].drop_duplicates()

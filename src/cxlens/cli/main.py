@@ -179,11 +179,14 @@ def presets(kind: Annotated[str | None, typer.Argument(help="Only presets for th
 @handle_errors
 def demo(
     ctx: typer.Context,
-    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the dashboard afterwards "
-                                        "(arrives with the web app; --no-serve only loads).")] = False,
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the dashboard and API afterwards "
+                                        "(default); --no-serve only loads the data and exits.")] = True,
     reset: Annotated[bool, typer.Option("--reset", help="Delete the workspace file first.")] = False,
+    host: Annotated[str, typer.Option(help="Address the demo server binds to (no key checks: keep it "
+                                      "local).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the demo server.")] = 8000,
 ) -> None:
-    """Load the bundled demo data (real public samples) into a fresh workspace and print a summary."""
+    """Load the bundled demo data (real public samples) into a fresh workspace, print a summary and serve it."""
     from cxlens.datasets import load_demo
 
     path = _db(ctx)
@@ -191,12 +194,22 @@ def demo(
         path.unlink()
         Path(str(path) + ".wal").unlink(missing_ok=True)
     with Workspace(path) as ws:
-        if any(ws.info().values()):
+        loaded = any(ws.info().values())
+        if loaded and not serve:
             err.print(f"[yellow]{path} already holds data; the demo loads into an empty workspace. "
                       f"Use --reset to rebuild it, or --db NEW_FILE.[/]")
             raise typer.Exit(2)
-        reports = load_demo(ws, progress=lambda name: err.print(f"  loading {name} …"))
+        reports = [] if loaded else load_demo(ws, progress=lambda name: err.print(f"  loading {name} …"))
         counts = ws.info()
+        if serve:
+            from cxlens.api.surveys import SurveyDefinition, SurveyStore
+
+            surveys = SurveyStore(ws.store)
+            if not any(s["id"] == "nps-demo" for s in surveys.list()):
+                surveys.create(SurveyDefinition(
+                    id="nps-demo", question_type="nps", once_per_days=0,
+                    question="How likely are you to recommend us to a friend or colleague?",
+                    follow_up="What is the main reason for your score?"))
     t = Table(title=f"cxlens demo workspace: {path}")
     for c in ("table", "rows", "source"):
         t.add_column(c)
@@ -210,7 +223,11 @@ def demo(
     example = '{"kind": "count", "table": "events", "by": ["event"]}'
     out.print(f"Try: cxlens --db {path} query '{example}'", highlight=False)
     if serve:
-        err.print("[yellow]the dashboard is not part of this version yet; data loaded.[/]")
+        from cxlens.cli.web import serve_app
+
+        snippet = (f'\nwidget: <script src="http://{host}:{port}/widget.js" data-survey="nps-demo" async>'
+                   "</script>")
+        serve_app(path, host, port, auth="none", cors="*", banner=snippet)
 
 
 def main() -> None:
@@ -219,7 +236,7 @@ def main() -> None:
 
 
 # commands defined in sibling modules register themselves on `app`
-from cxlens.cli import metrics, voice  # noqa: E402,F401
+from cxlens.cli import metrics, voice, web  # noqa: E402,F401
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,216 @@
+"""The dashboard pages: Overview, Surveys, Behaviour, Voice, Customers, Usability.
+
+Each page is built only from query results (``ctx.query``); kinds that are not installed yet show a
+placeholder naming the kind, and appear as soon as the kind registers itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cxlens.web.blocks import (
+    bar_block,
+    count_tile,
+    empty_block,
+    generic_block,
+    heatmap_block,
+    score_trend_block,
+    table_block,
+    tile,
+)
+from cxlens.web.registry import PageContext, register_page
+
+__all__ = ["SCORE_LABELS"]
+
+SCORE_LABELS = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "rating": "Rating"}
+_PERIOD = "month"
+
+
+def _score(ctx: PageContext, kind: str, **extra: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    q = ctx.scoped({"kind": kind, "period": _PERIOD, **extra})
+    return q, ctx.query(q, scoped=False)
+
+
+def _later(title: str, kind: str) -> dict[str, Any]:
+    return empty_block(title, f"needs the `{kind}` query kind, which is not installed in this version")
+
+
+@register_page("overview", "Overview", 10)
+def overview(ctx: PageContext) -> dict[str, Any]:
+    """Scorecard of CX and UX metrics with intervals and trends."""
+    tiles = []
+    trends = []
+    for kind, label in SCORE_LABELS.items():
+        q, r = _score(ctx, kind)
+        tiles.append(tile(label, r, query=q, link="/surveys", digits=0 if kind == "nps" else 2))
+        if r and r.get("rows"):
+            trends.append(score_trend_block(f"{label} by {_PERIOD}", r, by=[], query=q))
+    q = ctx.scoped({"kind": "sus"})
+    tiles.append(tile("SUS", ctx.query(q, scoped=False), query=q, link="/usability"))
+    qt = ctx.scoped({"kind": "tasks", "by": []})
+    rt = ctx.query(qt, scoped=False)
+    if rt and rt.get("rows"):
+        row = rt["rows"][0]
+        comp = row.get("completion") or {}
+        tiles.append({"label": "Task completion", "value": comp.get("estimate"),
+                      "text": f"{comp.get('estimate', 0) * 100:.0f}%" if comp.get("estimate") is not None else "–",
+                      "query": qt, "link": "/usability"})
+    volume = []
+    for table, label, link in (("events", "Events", "/behaviour"), ("responses", "Survey answers", "/surveys"),
+                               ("tickets", "Tickets", "/voice"), ("reviews", "Reviews", "/voice"),
+                               ("sessions", "Sessions", "/behaviour"),
+                               ("transactions", "Purchases", "/customers")):
+        volume.append(count_tile(label, ctx.query({"kind": "count", "table": table}), link=link))
+    blocks: list[dict[str, Any]] = [{"type": "tiles", "title": "Experience scores (latest month, 95% interval)",
+                                     "tiles": tiles},
+                                    {"type": "tiles", "title": "Signals collected", "tiles": volume}]
+    blocks.extend(trends[:2])
+    q = {"kind": "count", "table": "events", "by": ["event"], "limit": 10}
+    blocks.append(bar_block("Top events", ctx.query(q), "event", query=q))
+    return {"blocks": blocks}
+
+
+@register_page("surveys", "Surveys", 20)
+def surveys(ctx: PageContext) -> dict[str, Any]:
+    """NPS, CSAT, CES and rating trends with interval bands, segments and flagged changes."""
+    blocks: list[dict[str, Any]] = []
+    by = [ctx.by] if ctx.by else []
+    for kind, label in SCORE_LABELS.items():
+        q, r = _score(ctx, kind, by=by, compare="previous_period")
+        if r and r.get("rows"):
+            blocks.append(score_trend_block(
+                f"{label} by {_PERIOD}" + (f" and {ctx.by}" if by else ""), r, by=by, query=q,
+                note="Shaded: 95% interval. ◆ marks a change from the previous period that is significant "
+                     "after Holm correction across all periods of the chart."))
+        else:
+            blocks.append(empty_block(f"{label} by {_PERIOD}", f"no {label} answers match these filters", q))
+    seg = ctx.by or "survey"
+    for kind, label in SCORE_LABELS.items():
+        q = ctx.scoped({"kind": kind, "by": [seg]})
+        r = ctx.query(q, scoped=False)
+        if r and r.get("rows"):
+            rows = sorted(r["rows"], key=lambda x: -(x.get("n") or 0))[:20]
+            blocks.append(table_block(f"{label} by {seg}", [seg, "n", label, "low", "high"],
+                                      [[x.get(seg), x.get("n"), x.get("estimate"), x.get("ci_low"),
+                                        x.get("ci_high")] for x in rows], query=q))
+    q = {"kind": "count", "table": "responses", "by": ["survey", "question_type", "status"]}
+    r = ctx.query(q)
+    if r:
+        blocks.append(table_block("Answers by survey, type and status (denominators)",
+                                  ["survey", "question_type", "status", "count"],
+                                  [[x["survey"], x["question_type"], x["status"], x["count"]] for x in r["rows"]],
+                                  query=q))
+    return {"blocks": blocks, "snippet": True}
+
+
+@register_page("behaviour", "Behaviour", 30)
+def behaviour(ctx: PageContext) -> dict[str, Any]:
+    """Funnels, retention, trends and paths over product events."""
+    blocks: list[dict[str, Any]] = []
+    q = {"kind": "count", "table": "events", "by": ["event"], "limit": 20}
+    events = ctx.query(q)
+    names = [r["event"] for r in (events or {}).get("rows", []) if r.get("event")]
+    if len(names) >= 2:
+        steps = [{"event": e} for e in names[:4]]
+        qf = ctx.scoped({"kind": "funnel", "steps": steps, "conversion_window": {"value": 14, "unit": "day"}})
+        f = ctx.query(qf, scoped=False)
+        if f and f.get("steps"):
+            blocks.append({"type": "chart", "title": "Funnel: " + " → ".join(names[:4]), "query": qf,
+                           "note": "actors reaching each step within 14 days, in order",
+                           "chart": {"kind": "funnel", "x": [s["name"] for s in f["steps"]],
+                                     "series": [{"name": "actors", "data": [s["count"] for s in f["steps"]]}]}})
+    span = ctx.span("events")
+    if names:
+        rq: dict[str, Any] = {"kind": "retention", "target": {"event": names[0]}, "period": "week",
+                              "total_intervals": 8}
+        if span:
+            rq["date_range"] = {"date_from": span[0], "date_to": span[1]}
+        rq = ctx.scoped(rq) if (ctx.date_from or ctx.date_to) else rq
+        r = ctx.query(rq, scoped=False)
+        if r and r.get("rows"):
+            x = [f"week {i}" for i in range(len(r["rows"][0]))]
+            vals = [[(v / row[0] * 100 if row and row[0] else None) for v in row] for row in r["rows"]]
+            blocks.append(heatmap_block(f"Weekly retention of '{names[0]}' (% of cohort)", x,
+                                        [d[:10] for d in r["row_dates"]], vals, query=rq))
+    for kind, title, q in (("trends", "Trends", {"kind": "trends", "series": [{"event": n} for n in names[:3]],
+                                                  "interval": "day"}),
+                           ("paths", "Paths", {"kind": "paths"})):
+        if ctx.has(kind):
+            r = ctx.query(q)
+            blocks.append(generic_block(title, r, q) if r else empty_block(title, ctx.errors[-1]["message"], q))
+        else:
+            blocks.append(_later(title, kind))
+    blocks.append(bar_block("Events by name", events, "event", query=q))
+    qs = {"kind": "count", "table": "sessions", "by": ["converted"]}
+    blocks.append(bar_block("Sessions by conversion", ctx.query(qs), "converted", query=qs, horizontal=False))
+    return {"blocks": blocks}
+
+
+@register_page("voice", "Voice", 40)
+def voice(ctx: PageContext) -> dict[str, Any]:
+    """Themes, sentiment, tickets and reviews."""
+    blocks: list[dict[str, Any]] = []
+    for kind, title in (("themes", "Themes"), ("sentiment", "Sentiment")):
+        if ctx.has(kind):
+            q = {"kind": kind}
+            r = ctx.query(q)
+            blocks.append(generic_block(title, r, q) if r else empty_block(title, ctx.errors[-1]["message"], q))
+        else:
+            blocks.append(_later(title, kind))
+    for title, table, col in (("Tickets by product", "tickets", "product"),
+                              ("Tickets by channel", "tickets", "channel"),
+                              ("Reviews by star rating", "reviews", "rating"),
+                              ("Reviews by label", "reviews", "label")):
+        q = {"kind": "count", "table": table, "by": [col], "limit": 15}
+        blocks.append(bar_block(title, ctx.query(q), col, query=q, horizontal=col != "rating"))
+    return {"blocks": blocks}
+
+
+@register_page("customers", "Customers", 50)
+def customers(ctx: PageContext) -> dict[str, Any]:
+    """Churn and customer lifetime value."""
+    blocks: list[dict[str, Any]] = []
+    for kind, title in (("churn", "Churn"), ("clv", "Customer lifetime value"), ("rfm", "RFM segments")):
+        if ctx.has(kind):
+            q = {"kind": kind}
+            r = ctx.query(q)
+            blocks.append(generic_block(title, r, q) if r else empty_block(title, ctx.errors[-1]["message"], q))
+        else:
+            blocks.append(_later(title, kind))
+    tiles = [count_tile(label, ctx.query({"kind": "count", "table": t}))
+             for t, label in (("persons", "Persons"), ("accounts", "Accounts"), ("transactions", "Purchases"))]
+    blocks.insert(0, {"type": "tiles", "title": "Customers", "tiles": tiles})
+    return {"blocks": blocks}
+
+
+@register_page("usability", "Usability", 60)
+def usability(ctx: PageContext) -> dict[str, Any]:
+    """SUS and usability-test task metrics."""
+    blocks: list[dict[str, Any]] = []
+    by = [ctx.by] if ctx.by else []
+    q = ctx.scoped({"kind": "sus", "by": by})
+    r = ctx.query(q, scoped=False)
+    if r and r.get("rows"):
+        rows = r["rows"]
+        blocks.append({"type": "tiles", "title": "System Usability Scale", "tiles": [tile("SUS", r, query=q)]})
+        blocks.append({"type": "chart", "title": "SUS with 95% interval" + (f" by {ctx.by}" if by else ""),
+                       "query": q, "chart": {"kind": "interval", "x": [" / ".join(str(x.get(b)) for b in by) or "all"
+                                                                        for x in rows],
+                                             "series": [{"name": "SUS", "data": [x["estimate"] for x in rows],
+                                                         "low": [x["ci_low"] for x in rows],
+                                                         "high": [x["ci_high"] for x in rows]}]}})
+        blocks.append(table_block("SUS detail", [*by, "n", "SUS", "low", "high", "grade", "percentile",
+                                                 "usability", "learnability"],
+                                  [[*(x.get(b) for b in by), x["n"], x["estimate"], x["ci_low"], x["ci_high"],
+                                    x.get("grade"), x.get("percentile"), (x.get("usability") or {}).get("mean"),
+                                    (x.get("learnability") or {}).get("mean")] for x in rows], query=q))
+    else:
+        blocks.append(empty_block("System Usability Scale", "no SUS answers", q))
+    q = ctx.scoped({"kind": "tasks"})
+    r = ctx.query(q, scoped=False)
+    if r and r.get("rows"):
+        blocks.append(generic_block("Tasks", r, q))
+    else:
+        blocks.append(empty_block("Tasks", "no usability-test task rows; import a task table "
+                                  "(`cxlens import tasks FILE`)", q))
+    return {"blocks": blocks}

@@ -43,7 +43,7 @@ from cxlens.query._events import (
     zone,
 )
 from cxlens.query.registry import QueryModel, register_query
-from cxlens.query.retention_periods import Periods, table_periods
+from cxlens.query.retention_periods import Periods, local_time, period_index_sql, table_periods
 from cxlens.store.sql import Filter
 
 if TYPE_CHECKING:
@@ -116,24 +116,6 @@ WORD = 62
 """Periods per bitmask word (BIGINT bit operations, sign bit unused)."""
 
 
-def _local(col: exp.Expression, tz: str) -> exp.Expression:
-    if tz == "UTC":
-        return col
-    return exp.AtTimeZone(this=exp.AtTimeZone(this=col, zone=exp.Literal.string("UTC")),
-                          zone=exp.Literal.string(tz))
-
-
-def _period_index(lt: exp.Expression, periods: Periods) -> exp.Expression:
-    """Period of local time ``lt`` (NULL outside the table)."""
-    start = timestamp_literal(periods.starts[0])
-    unit = {"hour": "HOUR", "day": "DAY", "week": "DAY", "month": "MONTH"}[periods.period]
-    idx: exp.Expression = exp.DateDiff(this=lt.copy(), expression=start, unit=exp.var(unit))
-    if periods.period == "week":
-        idx = exp.IntDiv(this=idx, expression=exp.Literal.number(7))
-    inside = exp.Between(this=lt.copy(), low=start.copy(), high=timestamp_literal(periods.last))
-    return exp.Case().when(inside, idx).else_(exp.null())
-
-
 def _bit(cond: exp.Expression, w: int) -> exp.Expression:
     """BIT_OR of ``1 << (p - 62 w)`` over rows where ``cond`` holds and ``p`` falls in word ``w``."""
     p = exp.column("p")
@@ -177,11 +159,11 @@ def retention_select(q: RetentionQuery, periods: Periods, identities: bool = Tru
     target = all_of([match_condition(q.target.event, q.target.properties), *glob])
     back = all_of([match_condition(ret.event, ret.properties), *glob])
     named = match_condition(q.target.event, [])
-    lt = _local(exp.column("timestamp"), q.timezone)
+    lt = local_time(exp.column("timestamp"), q.timezone)
     words = (periods.n + WORD - 1) // WORD
     group = [exp.column("actor")] + ([exp.column("bd")] if bd else [])
     first = q.mode != "recurring"
-    base_cols = [exp.column("actor"), exp.column("timestamp"), _period_index(lt, periods).as_("p"),
+    base_cols = [exp.column("actor"), exp.column("timestamp"), period_index_sql(lt, periods).as_("p"),
                  exp.paren(target).as_("is_t"), exp.paren(back).as_("is_r")]
     if first:
         base_cols.append(exp.paren(named).as_("is_n"))
@@ -223,7 +205,7 @@ def retention_select(q: RetentionQuery, periods: Periods, identities: bool = Tru
             exp.column("rn").eq(exp.Literal.number(1))).subquery("d")
     cohort = exp.column("f_full") if q.mode == "first_time" else exp.Case().when(
         exp.column("f_full").eq(exp.column("f_named")), exp.column("f_named")).else_(exp.null())
-    p0 = _period_index(_local(cohort, q.timezone), periods)
+    p0 = period_index_sql(local_time(cohort, q.timezone), periods)
     out_cols = [*([exp.column("bd")] if bd else []), p0.as_("p0"), *[exp.column(f"rm{w}") for w in range(words)]]
     outer = select(*out_cols).from_(per_value)
     return select(exp.Star()).from_(outer.subquery("e")).where(exp.column("p0").is_(exp.null()).not_())

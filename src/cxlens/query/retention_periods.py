@@ -7,11 +7,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
+from sqlglot import exp
 
 from cxlens.errors import QueryError
-from cxlens.query._events import parse_instant
+from cxlens.query._events import parse_instant, timestamp_literal
 
-__all__ = ["Periods", "local_datetime", "period_start", "shift", "table_periods"]
+__all__ = ["Periods", "local_datetime", "local_time", "period_index_sql", "period_start", "shift", "table_periods"]
 
 _EPOCH = datetime(1970, 1, 1)
 
@@ -166,3 +167,44 @@ def table_periods(period: str, total: int, date_from: str | datetime | date | No
     else:
         starts = [shift(end_start, period, k - total + 1) for k in range(total)]
     return Periods(period, starts, to)
+
+
+def local_time(col: exp.Expression, tz: str) -> exp.Expression:
+    """A stored (UTC) timestamp as naive wall-clock time in ``tz``.
+
+    Parameters
+    ----------
+    col : sqlglot.exp.Expression
+    tz : str
+        IANA name.
+
+    Returns
+    -------
+    sqlglot.exp.Expression
+    """
+    if tz == "UTC":
+        return col
+    return exp.AtTimeZone(this=exp.AtTimeZone(this=col, zone=exp.Literal.string("UTC")),
+                          zone=exp.Literal.string(tz))
+
+
+def period_index_sql(lt: exp.Expression, periods: Periods) -> exp.Expression:
+    """Index of the period holding local time ``lt`` (NULL outside the table).
+
+    Parameters
+    ----------
+    lt : sqlglot.exp.Expression
+        Naive local time (see :func:`local_time`).
+    periods : Periods
+
+    Returns
+    -------
+    sqlglot.exp.Expression
+    """
+    start = timestamp_literal(periods.starts[0])
+    unit = {"hour": "HOUR", "day": "DAY", "week": "DAY", "month": "MONTH"}[periods.period]
+    idx: exp.Expression = exp.DateDiff(this=lt.copy(), expression=start, unit=exp.var(unit))
+    if periods.period == "week":
+        idx = exp.IntDiv(this=idx, expression=exp.Literal.number(7))
+    inside = exp.Between(this=lt.copy(), low=start.copy(), high=timestamp_literal(periods.last))
+    return exp.Case().when(inside, idx).else_(exp.null())

@@ -1,0 +1,100 @@
+"""Query kind ``stickiness``: how many actors were active in exactly 1, 2, ..., N periods of the range.
+
+``{"kind": "stickiness", "event": {"event": "$pageview"}, "interval": "day",
+"date_range": {"date_from": "2024-05-01", "date_to": "2024-05-31"}}``
+
+An actor is active in a period (calendar hour, day, week or month in ``timezone``) when it has a matching
+event in it. ``data[k - 1]`` = actors active in exactly ``k`` periods; ``percent`` = their share of all actors
+active at least once; ``cumulative[k - 1]`` = actors active in ``k`` periods or more. Counted in the database
+with two GROUP BYs (per actor, then per number of periods).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field, model_validator
+from sqlglot import exp, select
+
+from cxlens.query._events import event_source, has_identities, needs_person, zone
+from cxlens.query._series import EventEntity, SeriesDateRange, bounds_condition, entity_condition, series_periods
+from cxlens.query.registry import QueryModel, register_query
+from cxlens.query.retention_periods import Periods, local_time, period_index_sql
+from cxlens.store.sql import Filter
+
+if TYPE_CHECKING:
+    from cxlens.workspace import Workspace
+
+__all__ = ["StickinessQuery", "run_stickiness", "stickiness_select"]
+
+
+class StickinessQuery(QueryModel):
+    """Actors by number of active periods (see the module docstring)."""
+
+    kind: Literal["stickiness"] = "stickiness"
+    event: EventEntity = Field(default_factory=EventEntity)
+    interval: Literal["hour", "day", "week", "month"] = "day"
+    date_range: SeriesDateRange | None = None
+    timezone: str = "UTC"
+    week_start: Literal["sunday", "monday"] = "sunday"
+    global_properties: list[Filter] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _zone(self) -> StickinessQuery:
+        zone(self.timezone)
+        return self
+
+
+def stickiness_select(q: StickinessQuery, periods: Periods, identities: bool) -> exp.Select:
+    """``k, actors``: number of actors active in exactly ``k`` periods.
+
+    Parameters
+    ----------
+    q : StickinessQuery
+    periods : Periods
+    identities : bool
+
+    Returns
+    -------
+    sqlglot.exp.Select
+    """
+    filters = [*q.event.properties, *q.global_properties]
+    src = event_source(needs_person(filters), identities).subquery("ev")
+    cond = exp.and_(entity_condition(q.event, q.global_properties), bounds_condition(periods, q.timezone))
+    p = period_index_sql(local_time(exp.column("timestamp"), q.timezone), periods)
+    per_actor = select(exp.column("actor"), exp.Count(this=exp.Distinct(expressions=[p])).as_("k")).from_(
+        src).where(cond).group_by(exp.column("actor")).subquery("a")
+    return select(exp.column("k"), exp.Count(this=exp.Star()).as_("actors")).from_(per_actor).group_by(
+        exp.column("k"))
+
+
+@register_query("stickiness", StickinessQuery, "Actors by number of periods in which they were active.")
+def run_stickiness(ws: Workspace, q: StickinessQuery) -> dict[str, Any]:
+    """Run a stickiness query.
+
+    Parameters
+    ----------
+    ws : Workspace
+    q : StickinessQuery
+
+    Returns
+    -------
+    dict
+        ``{"kind": "stickiness", "interval", "periods", "dates", "data", "percent", "cumulative", "actors"}``.
+    """
+    ident = has_identities(ws)
+    filters = [*q.event.properties, *q.global_properties]
+    periods = series_periods(ws, q.interval, q.date_range, q.timezone, q.week_start,
+                             entity_condition(q.event, q.global_properties), needs_person(filters), ident)
+    if periods is None:
+        return {"kind": "stickiness", "interval": q.interval, "periods": 0, "dates": [], "data": [],
+                "percent": [], "cumulative": [], "actors": 0}
+    n = periods.n
+    data = [0] * n
+    for r in ws.store.execute(stickiness_select(q, periods, ident)).to_pylist():
+        data[int(r["k"]) - 1] = int(r["actors"])
+    total = sum(data)
+    cumulative = [sum(data[k:]) for k in range(n)]
+    return {"kind": "stickiness", "interval": q.interval, "periods": n,
+            "dates": [d.isoformat() for d in periods.starts], "data": data,
+            "percent": [d / total if total else 0.0 for d in data], "cumulative": cumulative, "actors": total}

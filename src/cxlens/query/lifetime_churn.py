@@ -30,7 +30,7 @@ from sqlglot import exp, select
 from cxlens.errors import QueryError
 from cxlens.lifetime import compare_survival, durations_from_subscriptions, kaplan_meier
 from cxlens.lifetime.base import json_safe
-from cxlens.query.lifetime_segments import segment_labels
+from cxlens.query.lifetime_segments import segment_labels, segment_warnings
 from cxlens.query.lifetime_source import (
     UNIT_DAYS,
     TransactionSource,
@@ -194,10 +194,11 @@ def run_churn(ws: Workspace, q: ChurnQuery) -> dict[str, Any]:
         "kind": "churn", "source": q.source, "unit": q.unit, "observation_end": data["observation_end"],
         "inactivity_days": q.inactivity_days if q.source == "activity" else None,
         "customers": int(d.size), "churned": int(e.sum()), "censored": int(d.size - e.sum()),
-        "survival": km, "groups": None, "logrank": None, "by": q.by,
+        "survival": km, "groups": None, "logrank": None, "by": q.by, "warnings": [],
     }
     if groups is not None:
         labels = np.asarray(groups, dtype=object).astype(str)
+        out["warnings"] += segment_warnings(labels, q.by or "")
         if np.unique(labels).size >= 2:
             cmp = compare_survival(d, e, labels, alpha=alpha, max_points=None)
             for g in cmp["groups"].values():
@@ -206,6 +207,6 @@ def run_churn(ws: Workspace, q: ChurnQuery) -> dict[str, Any]:
             out["groups"] = cmp["groups"]
             out["logrank"] = cmp["logrank"]
         else:
-            out["warnings"] = [f"only one segment ({labels[0]!r}): no comparison"]
+            out["warnings"] += [f"only one segment ({labels[0]!r}): no comparison"]
     return json_safe(out)
 

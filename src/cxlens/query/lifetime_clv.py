@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cxlens.errors import QueryError
 from cxlens.lifetime import (
+    RFM_SEGMENT_RULES,
     BetaGeoBetaBinomFitter,
     BetaGeoFitter,
     GammaGammaFitter,
@@ -46,7 +47,7 @@ from cxlens.lifetime import (
 )
 from cxlens.lifetime.base import ConvergenceError, json_safe
 from cxlens.lifetime.value import discounted_value
-from cxlens.query.lifetime_segments import compare_segments, segment_labels
+from cxlens.query.lifetime_segments import compare_segments, segment_labels, segment_warnings
 from cxlens.query.lifetime_source import (
     UNIT_DAYS,
     TransactionSource,
@@ -60,12 +61,15 @@ from cxlens.query.registry import register_query
 if TYPE_CHECKING:
     from cxlens.workspace import Workspace
 
-__all__ = ["ClvQuery", "CompressedHistories", "clv_result"]
+__all__ = ["BOUNDS", "RFM_ORDER", "ClvQuery", "CompressedHistories", "clv_result"]
 
 Model = Literal["bgnbd", "pareto_nbd", "mbgnbd", "gamma_gamma", "bgbb"]
 CountModel = Literal["bgnbd", "pareto_nbd", "mbgnbd"]
 Progress = Callable[[str], None]
 
+RFM_ORDER = [name for name, *_ in RFM_SEGMENT_RULES]
+BOUNDS = {"clv": (0.0, float("inf")), "p_alive": (0.0, 1.0), "expected_purchases": (0.0, float("inf")),
+           "active_in_holdout": (0.0, 1.0), "active_after_as_of": (0.0, 1.0)}
 _COUNT_MODELS: dict[str, Any] = {"bgnbd": BetaGeoFitter, "pareto_nbd": ParetoNBDFitter,
                                  "mbgnbd": ModifiedBetaGeoFitter}
 
@@ -343,7 +347,9 @@ def _continuous(ws: Workspace, q: ClvQuery, cal: date | None, obs: date | None, 
         if "frequency_holdout" in s:
             values["active_in_holdout"] = (s["frequency_holdout"] > 0).astype(np.float64)
         out["by"] = q.by
-        out["segments"] = compare_segments(labels, values, q.confidence, sums=("clv",))
+        out["warnings"] += segment_warnings(labels, q.by)
+        out["segments"] = compare_segments(labels, values, q.confidence, sums=("clv",), order=RFM_ORDER,
+                                           bounds=BOUNDS)
         cols["segment"] = labels
     return cols
 

@@ -22,7 +22,7 @@ from pydantic import Field
 
 from cxlens.lifetime import RFM_SEGMENT_RULES, quintile_scores, rfm_segment
 from cxlens.lifetime.base import json_safe
-from cxlens.query.lifetime_clv import ClvQuery, clv_result
+from cxlens.query.lifetime_clv import BOUNDS, RFM_ORDER, ClvQuery, clv_result
 from cxlens.query.lifetime_segments import compare_segments
 from cxlens.query.lifetime_source import TransactionSource, parse_day, rft_summary, transaction_bounds
 from cxlens.query.registry import register_query
@@ -39,7 +39,10 @@ class RfmQuery(TransactionSource):
     kind: Literal["rfm"] = "rfm"
     as_of: str | date | None = Field(None, description="reference day (default: last transaction day)")
     monetary: Literal["total", "mean"] = "total"
-    with_clv: bool = Field(False, description="fit BG/NBD + Gamma-Gamma at as_of and compare segments")
+    with_clv: bool = Field(False, description="fit a CLV model + Gamma-Gamma at as_of and compare segments")
+    clv_model: Literal["bgnbd", "mbgnbd", "pareto_nbd"] = Field(
+        "bgnbd", description="purchase model of with_clv (BG/NBD gives P(alive) = 1 to one-time buyers; "
+                             "MBG/NBD and Pareto/NBD do not)")
     horizon: float = Field(39, gt=0, description="CLV horizon in weeks")
     discount_rate: float = Field(0.01, gt=-1, description="per month")
     margin: float = Field(1.0, gt=0)
@@ -82,7 +85,7 @@ def run_rfm(ws: Workspace, q: RfmQuery) -> dict[str, Any]:
                            "n_customers": len(df), "segments": seg.to_dict(orient="records"),
                            "rules": rules, "by_segment": None}
     if q.with_clv:
-        clv = clv_result(ws, ClvQuery(customer=q.customer, filters=q.filters, model="bgnbd",
+        clv = clv_result(ws, ClvQuery(customer=q.customer, filters=q.filters, model=q.clv_model,
                                       calibration_end=as_of, time_unit="week", horizon=q.horizon,
                                       discount_rate=q.discount_rate, margin=q.margin,
                                       confidence=q.confidence))
@@ -93,7 +96,8 @@ def run_rfm(ws: Workspace, q: RfmQuery) -> dict[str, Any]:
         df["clv"] = values["clv"]
         df["p_alive"] = values["p_alive"]
         out["by_segment"] = compare_segments(df["segment"].to_numpy(dtype=object), values, q.confidence,
-                                             sums=("clv",))
+                                             sums=("clv",), order=RFM_ORDER, bounds=BOUNDS)
+        out["clv_model"] = q.clv_model
         out["clv_params"] = clv["params"]
     view = df if q.sort == "customer" else df.sort_values(q.sort, ascending=q.sort == "recency_days",
                                                           kind="stable")

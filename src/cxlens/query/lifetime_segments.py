@@ -37,7 +37,7 @@ from cxlens.store.sql import field
 if TYPE_CHECKING:
     from cxlens.workspace import Workspace
 
-__all__ = ["NPS_ORDER", "compare_segments", "nps_groups", "person_segments", "segment_labels"]
+__all__ = ["NPS_ORDER", "compare_segments", "nps_groups", "person_segments", "segment_labels", "segment_warnings"]
 
 NPS_ORDER = ("promoter", "passive", "detractor", "no_answer")
 
@@ -128,17 +128,30 @@ def segment_labels(ws: Workspace, customers: np.ndarray, by: str, custom_custome
     raise QueryError(f"unknown by {by!r}; use 'nps', 'rfm', 'account', 'role' or 'person.<property>'")
 
 
-def _order(labels: np.ndarray) -> list[str]:
+def segment_warnings(labels: np.ndarray, by: str) -> list[str]:
+    """Caveats about a segmentation, e.g. no customer could be matched to an NPS answer."""
+    if by == "nps" and np.all(labels == "no_answer"):
+        return ["no customer has an answered NPS question: responses are matched to transactions through "
+                "distinct_id (or the person it belongs to)"]
+    if by != "nps" and np.all(labels == "no_person"):
+        return [f"no customer belongs to a person, so {by!r} is unknown for all: add persons with their "
+                "distinct_ids"]
+    return []
+
+
+def _order(labels: np.ndarray, order: list[str] | None) -> list[str]:
     present = [str(v) for v in pd.unique(labels)]
-    known = [g for g in NPS_ORDER if g in present]
-    if len(known) == len(present):
-        return known
+    for ref in (order, NPS_ORDER):
+        known = [g for g in (ref or ()) if g in present]
+        if known and len(known) == len(present):
+            return known
     counts = pd.Series(labels).value_counts()
     return [str(v) for v in counts.index]
 
 
 def compare_segments(labels: np.ndarray, values: dict[str, np.ndarray], confidence: float = 0.95,
-                     sums: tuple[str, ...] = ()) -> dict[str, Any]:
+                     sums: tuple[str, ...] = (), order: list[str] | None = None,
+                     bounds: dict[str, tuple[float, float]] | None = None) -> dict[str, Any]:
     """Per-segment means with t intervals, pairwise Welch tests (Holm) and a Kruskal-Wallis test per value.
 
     Parameters
@@ -151,13 +164,18 @@ def compare_segments(labels: np.ndarray, values: dict[str, np.ndarray], confiden
         Confidence level of the intervals.
     sums : tuple of str
         Values whose segment totals are reported too.
+    order : list of str, optional
+        Display order of the segments (default: NPS order, else by size).
+    bounds : dict, optional
+        Range of a value (e.g. ``(0, 1)`` for probabilities); its intervals are clipped to it.
 
     Returns
     -------
     dict
         JSON-safe ``{"segments": [...], "comparisons": {value: [...]}, "tests": {value: {...}}}``.
     """
-    order = _order(labels)
+    order = _order(labels, order)
+    bounds = bounds or {}
     total = labels.size
     segs: list[dict[str, Any]] = []
     stats_by: dict[str, dict[str, MeanStat]] = {k: {} for k in values}
@@ -169,7 +187,7 @@ def compare_segments(labels: np.ndarray, values: dict[str, np.ndarray], confiden
             vals = vals[np.isfinite(vals)]
             s = MeanStat.from_values(vals)
             stats_by[k][g] = s
-            r = mean_ci(s, confidence, metric=k)
+            r = mean_ci(s, confidence, metric=k, bounds=bounds.get(k))
             row[k] = {"mean": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high, "n": r.n}
             if k in sums:
                 row[k]["total"] = float(vals.sum())

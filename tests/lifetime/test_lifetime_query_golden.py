@@ -133,3 +133,24 @@ def test_query_holdout_actuals_match_raw_count(bg_result, cdnow_sample_tx) -> No
     np.testing.assert_array_equal(by_sample_id(bg_result)["frequency_holdout"].to_numpy(), per)
     rows = bg_result["holdout"]["by_calibration_frequency"]
     assert sum(r["customers"] for r in rows) == 2357
+
+
+def test_cdnow_master_end_to_end_through_the_query(cdnow_dir, cdnow_master_tx) -> None:
+    # Source: SOURCE.md: CDNOW_master has 69,659 transactions by 23,570 customers. The query's BG/NBD fit
+    # equals the pure-package fit on the pandas summary of the same raw file (independent summary path).
+    from cxlens.lifetime import rfm_summary
+
+    ws = cxlens.Workspace()
+    rep = ws.import_file("transactions", cdnow_dir / "CDNOW_master.txt")
+    assert "69,659" in str(rep)
+    r = ws.query({**Q, "customer": None, "model": "bgnbd", "margin": 0.3, "limit": None})
+    ws.close()
+    assert r["n_customers"] == 23570 and r["transactions"] == 69659
+    tx = cdnow_master_tx
+    s = rfm_summary(tx["customer_id"], tx["date"], tx["dollar_value"], "1997-09-30")
+    ref = BetaGeoFitter().fit(s["frequency"], s["recency"], s["T"]).params_
+    for k, v in ref.items():
+        assert r["params"][k] == pytest.approx(v, rel=1e-6)
+    clv = np.array([c["clv"] for c in r["customers"]])
+    assert clv.shape == (23570,) and np.all(np.isfinite(clv)) and np.all(clv >= 0)
+    assert r["timings"]["total"] < 30  # "in seconds" (about 0.5 s on the 2-core machine, bench_lifetime.py)

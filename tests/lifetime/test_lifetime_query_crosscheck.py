@@ -146,3 +146,10 @@ def test_nps_segments_compare_clv_like_scipy(cdnow_dir) -> None:
     churn = ws.query({"kind": "churn", "inactivity_days": 120, "by": "account"})
     assert set(churn["groups"]) == {"acme", "globex"} and churn["logrank"]["test"] == "logrank"
     ws.close()
+
+
+def test_churn_repeat_customers_only(sample_ws, tx) -> None:
+    # min_active_days = 2 keeps the customers with at least two purchase days (counted with pandas).
+    r = sample_ws.query({"kind": "churn", "inactivity_days": 180, "min_active_days": 2, "unit": "week"})
+    assert r["customers"] == int((tx.groupby("cid")["date"].nunique() >= 2).sum())
+    assert r["survival"]["median"] > 0

@@ -170,6 +170,8 @@ def churn(
     start: Annotated[str | None, typer.Option(help="subscriptions: start column or property.")] = None,
     end: Annotated[str | None, typer.Option(help="subscriptions: end column or property.")] = None,
     inactivity_days: Annotated[float, typer.Option(help="activity: longer inactivity counts as churn.")] = 90,
+    min_days: Annotated[int, typer.Option(help="activity: only customers active on at least this many days "
+                                               "(2 = repeat customers).")] = 1,
     unit: Annotated[str, typer.Option(help="day, week or month.")] = "day",
     at: Annotated[list[float], typer.Option("--at", help="Time (in UNIT) for the survival table, "
                                                          "repeatable.")] = [],  # noqa: B006
@@ -179,8 +181,8 @@ def churn(
 ) -> None:
     """Customer survival (Kaplan-Meier): median lifetime, survival at chosen times, log-rank by segment."""
     q: dict[str, Any] = {"kind": "churn", "source": source, "table": table, "start": start, "end": end,
-                         "inactivity_days": inactivity_days, "unit": unit, "at": at or None, "by": by,
-                         "observation_end": observation_end}
+                         "inactivity_days": inactivity_days, "min_active_days": min_days, "unit": unit,
+                         "at": at or None, "by": by, "observation_end": observation_end}
     with _open(ctx) as ws, err.status("fitting Kaplan-Meier curves …", spinner="dots") if not as_json \
             else _Null():
         res = ws.query(q)
@@ -188,8 +190,7 @@ def churn(
         print_json(res)
         return
     curves = {"all": res["survival"], **(res["groups"] or {})}
-    t = Table(title=f"survival ({int(100 * res['survival']['confidence_level'])}% intervals), time in "
-                    f"{res['unit']}s; {res['customers']:,} customers, {res['churned']:,} churned")
+    t = Table(title=f"survival, {int(100 * res['survival']['confidence_level'])}% CI ({res['unit']}s)")
     t.add_column("time", justify="right")
     for name in curves:
         t.add_column(name, justify="right")
@@ -206,6 +207,8 @@ def churn(
         med.append(f"{_num(km['median'])} ({_num(lo)} … {_num(hi)})")
     t.add_row(*med)
     out.print(t)
+    out.print(f"{res['customers']:,} customers, {res['churned']:,} churned, {res['censored']:,} censored "
+              f"(observed to {res['observation_end'] or 'the last date'})", highlight=False)
     for name, km in curves.items():
         out.print(f"{name:>12} {sparkline(km['curve']['time'], km['curve']['survival'])}  "
                   f"n = {km['n']:,}", highlight=False)

@@ -5,7 +5,8 @@ Pure functions and fitters on numpy / pandas / pyarrow columns; no database acce
 * :func:`rfm_summary` - per-customer (frequency, recency, T, monetary value) from transactions
   (``lifetimes`` conventions; rebuilds the published CDNOW summary exactly).
 * :class:`BetaGeoFitter` (BG/NBD), :class:`ModifiedBetaGeoFitter` (MBG/NBD), :class:`ParetoNBDFitter`,
-  :class:`GammaGammaFitter`, :class:`BetaGeoBetaBinomFitter` (BG/BB), :func:`customer_lifetime_value`.
+  :class:`GammaGammaFitter`, :class:`BetaGeoBetaBinomFitter` (BG/BB), :func:`customer_lifetime_value`,
+  :func:`discounted_value` (any horizon).
 * :func:`customer_retention`, :func:`repeat_purchase_rate`, :func:`cohort_table`,
   :func:`cohort_matrix`, :func:`revenue_retention`.
 * :func:`kaplan_meier`, :func:`compare_survival` (lifelines), :func:`durations_from_subscriptions`,
@@ -53,6 +54,7 @@ from cxlens.lifetime.survival import (
     durations_from_subscriptions,
     kaplan_meier,
 )
+from cxlens.lifetime.value import discounted_value
 
 __all__ = [
     "RFM_SEGMENT_RULES",
@@ -67,6 +69,7 @@ __all__ = [
     "compare_survival",
     "customer_lifetime_value",
     "customer_retention",
+    "discounted_value",
     "durations_from_activity",
     "durations_from_subscriptions",
     "kaplan_meier",

@@ -59,6 +59,9 @@ class ChurnQuery(TransactionSource):
     table: str | None = Field(None, description="activity: transactions (default) or events; subscriptions: "
                                                 "the table holding start and end")
     inactivity_days: float = Field(90, gt=0, description="activity: longer inactivity counts as churn")
+    min_active_days: int = Field(1, ge=1, description="activity: only customers active on at least this many "
+                                                      "days (2: repeat customers; one-time buyers have "
+                                                      "lifetime 0)")
     start: str | None = Field(None, description="subscriptions: start column or property")
     end: str | None = Field(None, description="subscriptions: end column or property (empty = active)")
     observation_end: str | date | None = None
@@ -78,7 +81,11 @@ def activity_lifetimes(ws: Workspace, q: ChurnQuery, table: str, obs: date | Non
         .from_(base.subquery("s")).where(exp.not_(exp.column("customer").is_(exp.null())))
     if obs is not None:
         sel = sel.where(exp.LTE(this=day, expression=exp.cast(exp.Literal.string(obs.isoformat()), "DATE")))
-    t = ws.store.execute(sel.group_by(exp.column("customer")).order_by(exp.column("customer")))
+    sel = sel.group_by(exp.column("customer")).order_by(exp.column("customer"))
+    if q.min_active_days > 1:
+        sel = sel.having(exp.GTE(this=exp.Count(this=exp.Distinct(expressions=[day])),
+                                 expression=exp.Literal.number(q.min_active_days)))
+    t = ws.store.execute(sel)
     if t.num_rows == 0:
         raise QueryError(f"no activity in {table}" + (" before observation_end" if obs else "") +
                          ": import purchases or events first")
@@ -193,6 +200,7 @@ def run_churn(ws: Workspace, q: ChurnQuery) -> dict[str, Any]:
     out: dict[str, Any] = {
         "kind": "churn", "source": q.source, "unit": q.unit, "observation_end": data["observation_end"],
         "inactivity_days": q.inactivity_days if q.source == "activity" else None,
+        "min_active_days": q.min_active_days if q.source == "activity" else None,
         "customers": int(d.size), "churned": int(e.sum()), "censored": int(d.size - e.sum()),
         "survival": km, "groups": None, "logrank": None, "by": q.by, "warnings": [],
     }

@@ -121,7 +121,7 @@ def run_drivers(ws: Workspace, q: DriversQuery) -> dict[str, Any]:
         raise QueryError(f"no answered score for outcome question {q.outcome!r}"
                          + (f" in survey {q.survey!r}" if q.survey else ""))
     scales = long.groupby("question").agg(lo=("lo", "min"), hi=("hi", "max"))
-    wide = long.pivot_table(index="response_id", columns="question", values="value", aggfunc="mean")
+    wide = long.pivot(index="response_id", columns="question", values="value")  # unique after GROUP BY
     rated = [c for c in (q.drivers if q.drivers is not None else wide.columns) if c != q.outcome]
     missing = [d for d in rated if d not in wide.columns]
     if missing:

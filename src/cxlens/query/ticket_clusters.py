@@ -25,7 +25,8 @@ __all__ = ["MAX_AGGLOMERATIVE", "clean_texts", "recurring_clusters"]
 
 #: Agglomerative clustering needs the full distance matrix; above this many texts use components.
 MAX_AGGLOMERATIVE = 4000
-_BLOCK = 2048
+_BLOCK = 1024
+_NEIGHBORS = 30
 
 
 def clean_texts(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -58,17 +59,29 @@ def _vectorise(texts: list[str], analyzer: str) -> tuple[sparse.csr_matrix, np.n
     return X.tocsr(), vec.get_feature_names_out()
 
 
-def _similarity_graph(X: sparse.csr_matrix, threshold: float) -> sparse.csr_matrix:
-    """Pairs with cosine similarity >= threshold (rows of X are L2-normalised), in sparse row blocks."""
+def _similarity_graph(X: sparse.csr_matrix, threshold: float, max_neighbors: int = _NEIGHBORS) -> sparse.csr_matrix:
+    """Pairs with cosine similarity >= threshold (rows of X are L2-normalised), in sparse row blocks.
+
+    Each text keeps at most its ``max_neighbors`` most similar partners: the connected components of that
+    graph are the same near-duplicate groups (a dense group stays connected through its nearest
+    neighbours), while memory stays linear in the number of texts instead of quadratic in a big cluster.
+    """
     n = X.shape[0]
     XT = X.T.tocsc()
-    blocks = []
+    rows, cols = [], []
     for start in range(0, n, _BLOCK):
         s = (X[start:start + _BLOCK] @ XT).tocsr()
         s.data[s.data < threshold] = 0
         s.eliminate_zeros()
-        blocks.append(s)
-    return sparse.vstack(blocks).tocsr() if blocks else sparse.csr_matrix((n, n))
+        r = np.repeat(np.arange(s.shape[0]), np.diff(s.indptr))
+        order = np.lexsort((-s.data, r))  # by row, most similar first
+        rank = np.arange(order.size) - s.indptr[r[order]]
+        keep = order[rank < max_neighbors + 1]  # + 1: a text is its own nearest neighbour
+        rows.append(r[keep] + start)
+        cols.append(s.indices[keep])
+    r_all = np.concatenate(rows) if rows else np.array([], int)
+    c_all = np.concatenate(cols) if cols else np.array([], int)
+    return sparse.csr_matrix((np.ones(r_all.size, dtype=np.int8), (r_all, c_all)), shape=(n, n))
 
 
 def recurring_clusters(

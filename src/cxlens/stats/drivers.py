@@ -212,7 +212,8 @@ def _bootstrap_moments(data: np.ndarray, n_boot: int, rng: np.random.Generator, 
         b = min(chunk, n_boot - start)
         w = rng.multinomial(n, np.full(n, 1.0 / n), size=b).astype(float)
         s1 = w @ data
-        s2 = np.einsum("bn,ni,nj->bij", w, data, data, optimize=True)
+        q = data.shape[1]
+        s2 = (w @ (data[:, :, None] * data[:, None, :]).reshape(n, q * q)).reshape(b, q, q)
         out.append((np.full(b, float(n)), s1, s2))
     return out
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["bar_block", "empty_block", "heatmap_block", "score_trend_block", "table_block", "tile"]
+__all__ = ["bar_block", "count_tile", "empty_block", "generic_block", "heatmap_block", "score_trend_block",
+           "table_block", "tile"]
 
 
 def _fmt(v: Any, digits: int = 1) -> str:
@@ -76,13 +77,13 @@ def score_trend_block(title: str, result: dict[str, Any] | None, *, by: list[str
 
 
 def bar_block(title: str, result: dict[str, Any] | None, label: str, value: str = "count", *,
-              top: int = 15, note: str = "", horizontal: bool = True,
+              top: int = 15, note: str = "", horizontal: bool = True, sort: bool = True,
               query: dict[str, Any] | None = None) -> dict[str, Any]:
     """A bar chart of ``value`` per ``label`` from a result's rows."""
     rows = (result or {}).get("rows") or []
     if not rows:
         return empty_block(title, "no rows match these filters", query)
-    rows = sorted(rows, key=lambda r: -(r.get(value) or 0))[:top]
+    rows = (sorted(rows, key=lambda r: -(r.get(value) or 0)) if sort else rows)[:top]
     names = [str(r.get(label)) if r.get(label) is not None else "(none)" for r in rows]
     return {"type": "chart", "title": title, "note": note, "query": query,
             "chart": {"kind": "bar", "horizontal": horizontal, "x": names,

@@ -6,6 +6,7 @@ placeholder naming the kind, and appear as soon as the kind registers itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from cxlens.web.blocks import (
@@ -17,6 +18,18 @@ from cxlens.web.blocks import (
     score_trend_block,
     table_block,
     tile,
+)
+from cxlens.web.kind_blocks import (
+    churn_block,
+    clv_block,
+    customer_retention_block,
+    lifecycle_block,
+    paths_block,
+    reviews_block,
+    rfm_block,
+    stickiness_block,
+    tickets_trend_block,
+    trends_block,
 )
 from cxlens.web.registry import PageContext, register_page
 
@@ -103,13 +116,35 @@ def surveys(ctx: PageContext) -> dict[str, Any]:
     return {"blocks": blocks, "snippet": True}
 
 
+def _kind(ctx: PageContext, title: str, q: dict[str, Any], make: Callable[..., dict[str, Any]],
+          *, scoped: bool = True) -> dict[str, Any]:
+    """Run ``q`` and build its block; a placeholder naming the kind or the engine's message otherwise."""
+    kind = q["kind"]
+    if not ctx.has(kind):
+        return _later(title, kind)
+    q = ctx.scoped(q) if scoped else q
+    r = ctx.query(q, scoped=False)
+    if r is None:
+        return empty_block(title, ctx.errors[-1]["message"], q)
+    return make(title, r, q)
+
+
+def _event_range(ctx: PageContext) -> dict[str, Any]:
+    """The page's date range, or else the span of the events (so demo data from 2022 shows up)."""
+    if ctx.date_from or ctx.date_to:
+        return {}
+    span = ctx.span("events")
+    return {"date_range": {"date_from": span[0][:10], "date_to": span[1][:10]}} if span else {}
+
+
 @register_page("behaviour", "Behaviour", 30)
 def behaviour(ctx: PageContext) -> dict[str, Any]:
-    """Funnels, retention, trends and paths over product events."""
+    """Funnels, retention, trends, paths, lifecycle and stickiness over product events."""
     blocks: list[dict[str, Any]] = []
     q = {"kind": "count", "table": "events", "by": ["event"], "limit": 20}
     events = ctx.query(q)
     names = [r["event"] for r in (events or {}).get("rows", []) if r.get("event")]
+    rng = _event_range(ctx)
     if len(names) >= 2:
         steps = [{"event": e} for e in names[:4]]
         qf = ctx.scoped({"kind": "funnel", "steps": steps, "conversion_window": {"value": 14, "unit": "day"}})
@@ -119,31 +154,37 @@ def behaviour(ctx: PageContext) -> dict[str, Any]:
                            "note": "actors reaching each step within 14 days, in order",
                            "chart": {"kind": "funnel", "x": [s["name"] for s in f["steps"]],
                                      "series": [{"name": "actors", "data": [s["count"] for s in f["steps"]]}]}})
-    span = ctx.span("events")
     if names:
-        rq: dict[str, Any] = {"kind": "retention", "target": {"event": names[0]}, "period": "week",
-                              "total_intervals": 8}
-        if span:
-            rq["date_range"] = {"date_from": span[0], "date_to": span[1]}
-        rq = ctx.scoped(rq) if (ctx.date_from or ctx.date_to) else rq
+        rq = ctx.scoped({"kind": "retention", "target": {"event": names[0]}, "period": "week",
+                         "total_intervals": 8, **rng})
         r = ctx.query(rq, scoped=False)
         if r and r.get("rows"):
             x = [f"week {i}" for i in range(len(r["rows"][0]))]
             vals = [[(v / row[0] * 100 if row and row[0] else None) for v in row] for row in r["rows"]]
             blocks.append(heatmap_block(f"Weekly retention of '{names[0]}' (% of cohort)", x,
                                         [d[:10] for d in r["row_dates"]], vals, query=rq))
-    for kind, title, q in (("trends", "Trends", {"kind": "trends", "series": [{"event": n} for n in names[:3]],
-                                                  "interval": "day"}),
-                           ("paths", "Paths", {"kind": "paths"})):
-        if ctx.has(kind):
-            r = ctx.query(q)
-            blocks.append(generic_block(title, r, q) if r else empty_block(title, ctx.errors[-1]["message"], q))
-        else:
-            blocks.append(_later(title, kind))
+        blocks.append(_kind(ctx, "Trends: events per day", {
+            "kind": "trends", "interval": "day", **rng,
+            "series": [{"event": n} for n in names[:3]] + [{"event": names[0], "math": "unique"}]}, trends_block))
+        blocks.append(_kind(ctx, f"Paths from '{names[0]}'", {"kind": "paths", "start_point": names[0],
+                                                               "step_limit": 4, **_paths_range(rng)}, paths_block))
+        blocks.append(_kind(ctx, f"Lifecycle of '{names[0]}' actors per week", {
+            "kind": "lifecycle", "event": {"event": names[0]}, "interval": "week", **rng}, lifecycle_block))
+        blocks.append(_kind(ctx, f"Stickiness: days with '{names[0]}'", {
+            "kind": "stickiness", "event": {"event": names[0]}, "interval": "day", **rng}, stickiness_block))
+    else:
+        blocks.append(empty_block("Events", "no events yet; send some to POST /api/events", q))
     blocks.append(bar_block("Events by name", events, "event", query=q))
     qs = {"kind": "count", "table": "sessions", "by": ["converted"]}
     blocks.append(bar_block("Sessions by conversion", ctx.query(qs), "converted", query=qs, horizontal=False))
     return {"blocks": blocks}
+
+
+def _paths_range(rng: dict[str, Any]) -> dict[str, Any]:
+    if not rng:
+        return {}
+    d = rng["date_range"]
+    return {"date_range": {"from": d["date_from"], "to": d["date_to"] + "T23:59:59"}}
 
 
 @register_page("voice", "Voice", 40)
@@ -151,35 +192,39 @@ def voice(ctx: PageContext) -> dict[str, Any]:
     """Themes, sentiment, tickets and reviews."""
     blocks: list[dict[str, Any]] = []
     for kind, title in (("themes", "Themes"), ("sentiment", "Sentiment")):
-        if ctx.has(kind):
-            q = {"kind": kind}
-            r = ctx.query(q)
-            blocks.append(generic_block(title, r, q) if r else empty_block(title, ctx.errors[-1]["message"], q))
-        else:
-            blocks.append(_later(title, kind))
+        blocks.append(_kind(ctx, title, {"kind": kind}, generic_block))
+    blocks.append(_kind(ctx, "Tickets per month by product", {
+        "kind": "tickets", "by": ["product"], "period": "month", "include": ["volume", "trend"]},
+        tickets_trend_block))
     for title, table, col in (("Tickets by product", "tickets", "product"),
-                              ("Tickets by channel", "tickets", "channel"),
-                              ("Reviews by star rating", "reviews", "rating"),
-                              ("Reviews by label", "reviews", "label")):
+                              ("Tickets by channel", "tickets", "channel")):
         q = {"kind": "count", "table": table, "by": [col], "limit": 15}
-        blocks.append(bar_block(title, ctx.query(q), col, query=q, horizontal=col != "rating"))
+        blocks.append(bar_block(title, ctx.query(q), col, query=q))
+    blocks.append(_kind(ctx, "Review stars per quarter (mean, 95% interval)", {
+        "kind": "reviews", "period": "quarter", "compare": "previous_period"}, reviews_block))
+    q = {"kind": "count", "table": "reviews", "by": ["rating"]}
+    r = ctx.query(q)
+    if r:
+        r = {**r, "rows": sorted(r["rows"], key=lambda x: -(x.get("rating") or 0))}
+    blocks.append(bar_block("Reviews by star rating", r, "rating", query=q, horizontal=False, sort=False))
+    q = {"kind": "count", "table": "reviews", "by": ["label"], "limit": 15}
+    blocks.append(bar_block("Reviews by label", ctx.query(q), "label", query=q))
     return {"blocks": blocks}
 
 
 @register_page("customers", "Customers", 50)
 def customers(ctx: PageContext) -> dict[str, Any]:
-    """Churn and customer lifetime value."""
-    blocks: list[dict[str, Any]] = []
-    for kind, title in (("churn", "Churn"), ("clv", "Customer lifetime value"), ("rfm", "RFM segments")):
-        if ctx.has(kind):
-            q = {"kind": kind}
-            r = ctx.query(q)
-            blocks.append(generic_block(title, r, q) if r else empty_block(title, ctx.errors[-1]["message"], q))
-        else:
-            blocks.append(_later(title, kind))
+    """Churn, customer lifetime value, RFM segments and customer retention."""
     tiles = [count_tile(label, ctx.query({"kind": "count", "table": t}))
              for t, label in (("persons", "Persons"), ("accounts", "Accounts"), ("transactions", "Purchases"))]
-    blocks.insert(0, {"type": "tiles", "title": "Customers", "tiles": tiles})
+    blocks: list[dict[str, Any]] = [{"type": "tiles", "title": "Customers", "tiles": tiles}]
+    blocks.append(_kind(ctx, "Churn: share of customers still active (Kaplan-Meier)", {"kind": "churn"},
+                        churn_block))
+    blocks.append(_kind(ctx, "Customer retention per month", {"kind": "customer_retention", "period": "month"},
+                        customer_retention_block))
+    blocks.append(_kind(ctx, "RFM segments", {"kind": "rfm"}, rfm_block))
+    blocks.append(_kind(ctx, "Highest predicted customer lifetime value", {"kind": "clv", "sort": "clv",
+                                                                           "limit": 10}, clv_block))
     return {"blocks": blocks}
 
 

@@ -30,7 +30,8 @@
         });
         return out; } },
       legend: { data: spec.series.map(function (s) { return s.name; }), top: 0, type: "scroll" },
-      xAxis: { type: "category", data: spec.x, boundaryGap: false },
+      xAxis: { type: "category", data: spec.x, boundaryGap: spec.x.length < 4, name: spec.x_label,
+        nameLocation: "middle", nameGap: 26 },
       yAxis: { type: "value", scale: true, name: spec.y_label }, series: series
     };
   }
@@ -79,7 +80,29 @@
           data: s.data.map(function (v, j) { return [j, s.low[j], s.high[j]]; }), z: 10 }] };
   }
 
-  var KINDS = { band: band, bar: bar, funnel: funnel, heatmap: heatmap, interval: interval };
+  function lines(spec) {
+    var pct = function (v) { return v === null || v === undefined ? "–" : (v * 100).toFixed(1) + "%"; };
+    return { color: COLORS, tooltip: { trigger: "axis", valueFormatter: spec.percent ? pct : undefined },
+      legend: { type: "scroll", top: 0 }, grid: { left: 52, right: 20, top: 34, bottom: 30 },
+      xAxis: { type: "category", data: spec.x, boundaryGap: !!spec.bars },
+      yAxis: { type: "value", axisLabel: spec.percent ? { formatter: function (v) { return Math.round(v * 100) + "%"; } } : {} },
+      series: spec.series.map(function (s) {
+        return { name: s.name, type: spec.bars ? "bar" : "line", data: s.data, stack: spec.stacked ? "all" : undefined,
+          symbol: "circle", symbolSize: 4, barMaxWidth: 40,
+          markPoint: s.marks ? { symbol: "diamond", symbolSize: 12, itemStyle: { color: "#d62728" }, label: { show: false },
+            data: s.data.map(function (v, j) { return s.marks[j] ? { coord: [j, v] } : null; }).filter(function (x) { return x; }) } : undefined };
+      }) };
+  }
+
+  function sankey(spec) {
+    return { tooltip: { trigger: "item" },
+      series: [{ type: "sankey", left: 10, right: 90, top: 10, bottom: 10, nodeGap: 10, emphasis: { focus: "adjacency" },
+        data: spec.nodes.map(function (n) { return { name: n.name, label: { formatter: n.label } }; }),
+        links: spec.links, lineStyle: { color: "gradient", opacity: 0.35 },
+        label: { fontSize: 11 } }] };
+  }
+
+  var KINDS = { band: band, bar: bar, funnel: funnel, heatmap: heatmap, interval: interval, lines: lines, sankey: sankey };
 
   function spark(el) {
     var pts = JSON.parse(el.getAttribute("data-spark"));

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cxlens.schema.tables import TABLES, Table
+from cxlens.schema.tables import TABLES, Column, Table
 
-__all__ = ["MIGRATIONS", "Migration", "create_table_sql"]
+__all__ = ["MIGRATIONS", "TEXT_SCORES", "TEXT_TAXONOMIES", "Migration", "create_table_sql"]
 
 TypeMap = dict[str, str]
 
@@ -50,7 +50,42 @@ def _web(types: TypeMap) -> list[str]:
     ]
 
 
+TEXT_SCORES = Table(
+    "text_scores",
+    "Scores of a text (sentiment, ...) with the method and version that produced them (cxlens.text).",
+    (
+        Column("source_table", "string", True, "responses, tickets or reviews."),
+        Column("row_key", "string", description="Key of the scored row (review_id, ticket_id, response_id:question)."),
+        Column("text_hash", "string", True, "md5 of the scored text: the cache key with method and version."),
+        Column("method", "string", True, "vader, tfidf, embedding, ..."),
+        Column("version", "string", True, "Version of the method (package or trained head)."),
+        Column("score", "float", description="Score in [-1, 1]."),
+        Column("label", "string", description="negative, neutral or positive."),
+        Column("computed_at", "timestamp", description="When it was computed (UTC)."),
+    ),
+)
+"""Sentiment (and other) scores stored with the text they belong to; not an import kind."""
+
+TEXT_TAXONOMIES = Table(
+    "text_taxonomies",
+    "User-editable theme taxonomies (cxlens.text.taxonomy): one row per taxonomy and theme.",
+    (
+        Column("taxonomy", "string", True, "Taxonomy name."),
+        Column("theme", "string", True, "Theme name."),
+        Column("position", "int", True, "Order of the theme in the taxonomy."),
+        Column("definition", "json", True, "The theme's rules: keywords, patterns, examples, exclude."),
+        Column("similarity", "float", description="Cosine threshold for example sentences."),
+        Column("updated_at", "timestamp", description="When it was saved (UTC)."),
+    ),
+)
+
+
+def _text_tables(types: TypeMap) -> list[str]:
+    return [create_table_sql(TEXT_SCORES, types), create_table_sql(TEXT_TAXONOMIES, types)]
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables for every signal", _initial),
+    Migration(2, "text_scores and text_taxonomies (cxlens.text)", _text_tables),
     Migration(3, "web app: API keys and survey definitions", _web),
 )

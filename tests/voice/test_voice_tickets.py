@@ -238,7 +238,7 @@ def test_intents_aggregate_route_intents_output(monkeypatch):
 
     text = pytest.importorskip("cxlens.text")
 
-    def fake_route(texts):
+    def fake_route(texts, method="tfidf"):
         intent = ["refund" if "money" in t else "cancel_order" for t in texts]
         return pa.table({"intent": intent, "category": ["REFUND" if i == "refund" else "ORDER" for i in intent],
                          "confidence": [0.9] * len(texts)})
@@ -263,3 +263,19 @@ def test_intents_with_the_text_model_on_bitext(shared_data):
     assert res["intents"]["texts"] == 810  # golden-figures.md: 810 test utterances
     assert sum(r["count"] for r in res["intents"]["rows"]) == 810
     assert all(0 <= r["mean_confidence"] <= 1 for r in res["intents"]["rows"])
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.integers(0, 40)), min_size=1, max_size=60),
+       st.randoms(use_true_random=False))
+def test_volume_and_trend_do_not_depend_on_row_order(items, rnd):
+    rows = [{"ticket_id": str(i), "product": p, "opened_at": (datetime(2024, 1, 1) + timedelta(days=d)).isoformat()}
+            for i, (p, d) in enumerate(items)]
+    shuffled = rows[:]
+    rnd.shuffle(shuffled)
+    q = {"kind": "tickets", "period": "week", "include": ["volume", "trend"], "top": None}
+    a, b = _tickets(rows).query(q), _tickets(shuffled).query(q)
+    assert a["volume"] == b["volume"] and a["trend"] == b["trend"]
+    assert sum(r["count"] for r in a["volume"]) == len(rows) == sum(r["count"] for r in a["trend"])
+    for r in a["volume"]:
+        assert r["share_ci_low"] <= r["share"] <= r["share_ci_high"]

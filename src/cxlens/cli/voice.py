@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -113,7 +114,8 @@ def tickets(
                   f"cover {cl['clustered_texts']} of {cl['texts']:,} texts (cosine ≥ {cl['threshold']})")
         for c in cl["rows"]:
             out.print(f" #{c['cluster']} [bold]{c['count']}[/] complaints, {c['first_seen']} … {c['last_seen']}, "
-                      f"{_cut(c.get('top_category'), 50)}; terms: {', '.join(c['top_terms'])}")
+                      f"{c['distinct_texts']} distinct, {_cut(c.get('top_category'), 50)}; terms: "
+                      f"{', '.join(c['top_terms'])}")
             for ex in c["examples"][:2]:
                 out.print(f"    “{_cut(ex, 160)}”", highlight=False)
     if "intents" in res:
@@ -212,19 +214,17 @@ def drivers(
     out.print(f"Drivers of [bold]{res['outcome']}[/]: R² = {res['r2']:.3f} (95% CI {_num(lo, '.3f')} … "
               f"{_num(hi, '.3f')}), n = {res['n']:,} complete submissions, {res['n_boot']:,} bootstrap resamples "
               f"(seed {res['seed']})")
-    t = Table(title="Importance (share of R²) and performance (0-100)")
-    for c in ("#", "driver", "Shapley", "interval", "rel. weight", "interval ", "share", "effect", "perf.",
-              "quadrant"):
-        t.add_column(c, justify="left" if c in ("driver", "quadrant", "effect") else "right", max_width=45)
+    t = Table(title="Importance: share of R² (95% bootstrap interval); performance 0-100", box=box.SIMPLE_HEAD)
+    for c in ("#", "driver", "Shapley (95% CI)", "rel. weight", "share", "effect", "perf.", "quadrant"):
+        t.add_column(c, justify="left" if c in ("driver", "quadrant", "effect") else "right",
+                     min_width={"#": 2, "driver": 14, "Shapley (95% CI)": 11}.get(c), max_width=34 if c == "driver"
+                     else None)
     for r in res["rows"]:
         sh, rw = r.get("shapley") or {}, r.get("relative_weight") or {}
-        main = sh or rw
-        t.add_row(str(r["rank"]), _cut(r["driver"], 45), _num(sh.get("estimate"), ".3f"),
-                  f"{_num(sh.get('ci_low'), '.3f')} … {_num(sh.get('ci_high'), '.3f')}" if sh else "–",
-                  _num(rw.get("estimate"), ".3f"),
-                  f"{_num(rw.get('ci_low'), '.3f')} … {_num(rw.get('ci_high'), '.3f')}" if rw else "–",
-                  _pct(main.get("share"), 0), str(r.get("direction") or "–"), _num(r.get("performance"), ".0f"),
-                  str(r.get("quadrant") or "–"))
+        ci = f"{_num(sh.get('estimate'), '.3f')} ({_num(sh.get('ci_low'), '.3f')}–{_num(sh.get('ci_high'), '.3f')})" \
+            if sh else "–"
+        t.add_row(str(r["rank"]), r["driver"], ci, _num(rw.get("estimate"), ".3f"), _pct((sh or rw).get("share"), 0),
+                  str(r.get("direction") or "–"), _num(r.get("performance"), ".0f"), str(r.get("quadrant") or "–"))
     out.print(t)
     for w in res["warnings"]:
         out.print(f"[yellow]warning:[/] {w}")

@@ -53,6 +53,8 @@ class ReviewsQuery(QueryModel):
     alpha: float = Field(0.05, gt=0, lt=0.5)
     classify: bool = Field(False, description="classify texts into bug report / feature request / praise / "
                                               "user experience (cxlens.text.classify_reviews)")
+    classify_method: Literal["tfidf", "embedding"] = Field("tfidf", description="features of the review "
+                                                                              "classifier (cxlens.text)")
     limit: int | None = Field(None, ge=1, description="largest groups kept")
 
 
@@ -144,7 +146,8 @@ def _classes(ws: Workspace, q: ReviewsQuery) -> dict[str, Any]:
     t = ws.store.execute(sel)
     if t.num_rows == 0:
         return {"texts": 0, "rows": []}
-    labels = classify(t.column("text").to_pylist(), titles=t.column("title").to_pylist())
+    labels = classify(t.column("text").to_pylist(), titles=t.column("title").to_pylist(),
+                      method=q.classify_method)
     labels = pa.array([str(x) for x in labels])
     if len(labels) != t.num_rows:
         raise QueryError(f"classify_reviews returned {len(labels)} labels for {t.num_rows} reviews")
@@ -162,7 +165,7 @@ def _classes(ws: Workspace, q: ReviewsQuery) -> dict[str, Any]:
         rows.append({**{b: iso(r[n]) for b, n in zip(q.by, names, strict=True)}, "class": r["cls"],
                      "count": int(r["cls_count"]), "n": totals[key], "share": share["rate"],
                      "ci_low": share["ci_low"], "ci_high": share["ci_high"]})
-    return {"texts": t.num_rows, "classes": list(REVIEW_CLASSES), "rows": rows}
+    return {"texts": t.num_rows, "method": q.classify_method, "classes": list(REVIEW_CLASSES), "rows": rows}
 
 
 @register_query("reviews", ReviewsQuery, "Star ratings per app/version/period with intervals, change tests and "

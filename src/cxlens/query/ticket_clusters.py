@@ -123,7 +123,9 @@ def recurring_clusters(
     if not 0 < threshold < 1:
         raise QueryError(f"cluster_threshold must lie between 0 and 1 (got {threshold})")
     raw = texts.combine_chunks() if isinstance(texts, pa.ChunkedArray) else texts
-    cleaned = clean_texts(raw).to_pylist()
+    cleaned_arr = clean_texts(raw)
+    dup_code = pc.dictionary_encode(cleaned_arr).indices.to_numpy(zero_copy_only=False)
+    cleaned = cleaned_arr.to_pylist()
     n = len(cleaned)
     info: dict[str, Any] = {"texts": n, "method": method, "threshold": threshold, "analyzer": analyzer,
                             "min_size": min_size}
@@ -156,7 +158,9 @@ def recurring_clusters(
         centre = np.asarray(X[idx].mean(axis=0)).ravel()
         top = np.argsort(-centre)[:top_terms]
         sim = np.asarray(X[idx] @ centre).ravel()
-        ex = idx[np.argsort(-sim, kind="stable")[:examples]]
+        ranked = idx[np.argsort(-sim, kind="stable")]
+        _, first = np.unique(dup_code[ranked], return_index=True)  # distinct texts, most central first
+        ex = ranked[np.sort(first)[:examples]]
         when = seen[idx]
         when = when[~np.isnat(when)] if np.issubdtype(when.dtype, np.datetime64) else when
         row: dict[str, Any] = {
@@ -164,6 +168,7 @@ def recurring_clusters(
             "first_seen": str(when.min())[:10] if when.size else None,
             "last_seen": str(when.max())[:10] if when.size else None,
             "top_terms": [str(terms[t]) for t in top if centre[t] > 0],
+            "distinct_texts": int(np.unique(dup_code[idx]).size),
             "examples": [_clip(raw[int(i)].as_py(), example_chars) for i in ex],
             "example_index": [int(i) for i in ex],
         }

@@ -75,6 +75,8 @@ class TicketsQuery(QueryModel):
     max_clusters: int = Field(20, ge=1)
     examples: int = Field(3, ge=0, le=20)
     example_chars: int = Field(400, ge=40, description="example texts are cut to this length")
+    intent_method: Literal["tfidf", "embedding"] = Field("tfidf", description="features of the intent "
+                                                                            "router (cxlens.text)")
     text_limit: int = Field(50_000, ge=1, description="most recent texts used by clusters and intents")
 
 
@@ -281,7 +283,7 @@ def _intents(ws: Workspace, q: TicketsQuery) -> dict[str, Any]:
     t = _texts(ws, q)
     if t.num_rows == 0:
         return {"texts": 0, "rows": []}
-    routed = route(t.column("text").to_pylist())
+    routed = route(t.column("text").to_pylist(), method=q.intent_method)
     if not isinstance(routed, pa.Table):
         routed = pa.Table.from_pandas(pd.DataFrame(routed))
     for col in ("intent", "category", "confidence"):
@@ -292,7 +294,7 @@ def _intents(ws: Workspace, q: TicketsQuery) -> dict[str, Any]:
     n = t.num_rows
     rows = [{"category": r["category"], "intent": r["intent"], "count": int(r["intent_count"]),
              "share": r["intent_count"] / n, "mean_confidence": r["confidence_mean"]} for r in g.to_pylist()]
-    return {"texts": n, "rows": rows}
+    return {"texts": n, "method": q.intent_method, "rows": rows}
 
 
 @register_query("tickets", TicketsQuery, "Support-log mining: volume, share, spikes, recurring clusters, "

@@ -31,7 +31,7 @@ class EventEntity(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _name(cls, data: object) -> object:
-        return {"event": data} if isinstance(data, str) else data
+        return {"event": data} if isinstance(data, str) or data is None else data
 
 
 class SeriesDateRange(BaseModel):

@@ -61,10 +61,11 @@ def pandas_funnel(df: pd.DataFrame, window_ms: int) -> list[int]:
 
 
 @pytest.mark.parametrize("window", [{"value": 14, "unit": "day"}, {"value": 1, "unit": "hour"},
-                                    {"value": 10, "unit": "minute"}])
+                                    {"value": 10, "unit": "minute"}, {"value": 20, "unit": "second"},
+                                    {"value": 5, "unit": "second"}])
 def test_otto_funnel_matches_pandas(otto: tuple[cxlens.Workspace, pd.DataFrame], window: dict) -> None:
     ws, df = otto
-    ms = window["value"] * {"day": 86_400, "hour": 3_600, "minute": 60}[window["unit"]] * 1000
+    ms = window["value"] * {"day": 86_400, "hour": 3_600, "minute": 60, "second": 1}[window["unit"]] * 1000
     r = ws.query({"kind": "funnel", "steps": ["clicks", "carts", "orders"], "conversion_window": window})
     got = [s["count"] for s in r["steps"]]
     assert got == pandas_funnel(df, ms)

@@ -19,6 +19,7 @@ from cxlens.query import (  # noqa: F401
     reviews,
     scores,
     stickiness,
+    text,
     tickets,
     trends,
     usability,

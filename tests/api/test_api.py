@@ -232,9 +232,9 @@ def test_health_and_openapi(api: Api) -> None:
     assert h["status"] == "ok" and "nps" in h["query_kinds"]
     spec = api.client.get("/api/openapi.json").json()
     assert {"/api/{kind}", "/api/query", "/api/surveys", "/api/health"} <= set(spec["paths"])
-    kinds = {s.get("title") for s in spec["paths"]["/api/query"]["post"]["requestBody"]["content"][
+    refs = {s["$ref"].rsplit("/", 1)[-1] for s in spec["paths"]["/api/query"]["post"]["requestBody"]["content"][
         "application/json"]["schema"]["oneOf"]}
-    assert "ScoreQuery" in kinds and "CountQuery" in kinds
+    assert {"ScoreQuery", "CountQuery", "FunnelQuery"} <= refs <= set(spec["components"]["schemas"])
 
 
 @pytest.mark.parametrize("path", ["/overview.json", "/surveys.json"])
@@ -242,3 +242,9 @@ def test_dashboard_json_needs_a_read_key(api: Api, path: str) -> None:
     assert_error_shape(api.client.get(path), 401)
     assert_error_shape(api.client.get(path, headers=api.ingest), 403)
     assert api.client.get(path, headers=api.read).status_code == 200
+
+
+def test_empty_field_names_are_a_400_not_a_500(api: Api) -> None:
+    e = assert_error_shape(api.client.post("/api/events", json=[{"": 1, "event": "x"}], headers=api.ingest), 400)
+    assert e["details"]["field"] == ""
+    assert api.ws.count("events") == 0

@@ -21,6 +21,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from pydantic import BaseModel, Field
+from pydantic.json_schema import models_json_schema
 from starlette.concurrency import run_in_threadpool
 
 import cxlens
@@ -122,7 +123,7 @@ def create_app(settings: Settings | None = None, *, workspace: Workspace | None 
         return {"status": "ok", "data_version": cache.version, "query_kinds": sorted(QUERY_KINDS),
                 "kinds": list(KINDS)}
 
-    query_schema = {"oneOf": [m.model.model_json_schema() for m in QUERY_KINDS.values()]}
+    query_schema, query_defs = _query_schemas()
 
     @app.post("/api/query", tags=["query"], responses=_ERRORS, openapi_extra={"requestBody": {
         "required": True, "content": {"application/json": {"schema": query_schema}}}})
@@ -202,4 +203,29 @@ def create_app(settings: Settings | None = None, *, workspace: Workspace | None 
     from cxlens.web.views import install_web
 
     install_web(app)
+    _with_components(app, query_defs)
     return app
+
+
+def _query_schemas() -> tuple[dict[str, Any], dict[str, Any]]:
+    """``oneOf`` the registered query models, with their definitions as OpenAPI components."""
+    models = list({id(k.model): k.model for k in QUERY_KINDS.values()}.values())
+    refs, top = models_json_schema([(m, "validation") for m in models],
+                                   ref_template="#/components/schemas/{model}")
+    return {"oneOf": [refs[(m, "validation")] for m in models]}, top.get("$defs", {})
+
+
+def _with_components(app: FastAPI, defs: dict[str, Any]) -> None:
+    """Add the query models' schemas to the generated OpenAPI document."""
+    plain = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = plain()
+            comps = doc.setdefault("components", {}).setdefault("schemas", {})
+            for name, schema in defs.items():
+                comps.setdefault(name, schema)
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -83,4 +83,9 @@ def parse_records(body: bytes, content_type: str = "") -> pa.Table:
     if bad is not None:
         raise CxlensInputError(f"record {bad + 1} is a JSON {type(records[bad]).__name__}; expected an object",
                                field="body", row=bad + 1)
-    return to_arrow(records)
+    data = to_arrow(records)
+    bad_name = next((c for c in data.column_names if not c.strip() or c.startswith("_cxlens")), None)
+    if bad_name is not None:
+        raise CxlensInputError(f"field name {bad_name!r} is not allowed: names must be non-empty and must not "
+                               "start with '_cxlens'", field=bad_name)
+    return data

@@ -160,9 +160,10 @@ class IngestWriter:
                 i = int(np.searchsorted(starts, e.row - 1, side="right") - 1)
                 items[i].future.set_exception(_relative(e, int(starts[i])))
                 items = items[:i] + items[i + 1:]
-            except CxlensError as e:
+            except Exception as e:  # a failure must stay with the request that caused it
                 if len(items) == 1:
-                    items[0].future.set_exception(e)
+                    items[0].future.set_exception(
+                        e if isinstance(e, CxlensError) else StoreError(f"validating the batch failed: {e}"))
                     return []
                 out = []
                 for p in items:

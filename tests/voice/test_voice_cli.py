@@ -72,6 +72,7 @@ def test_reviews_and_drivers_commands(tmp_path):
     assert j["rows"][0]["driver"] == "staff"  # staff equals csat by construction
 
 
+@pytest.mark.slow
 def test_bad_input_is_one_line_without_traceback(tmp_path):
     db = tmp_path / "e.duckdb"
     with cxlens.Workspace(db) as ws:

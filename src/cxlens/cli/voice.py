@@ -76,7 +76,7 @@ def tickets(
     keys = res["by"]
     out.print(f"[bold]{res['total']:,} tickets[/] opened {res['first']} … {res['last']}")
     if res.get("volume"):
-        t = Table(title="Volume (share with 95% interval)")
+        t = Table(title="Volume (share with 95% interval)", box=box.SIMPLE_HEAD)
         for c in keys:
             t.add_column(c, overflow="fold", max_width=60)
         for c in ("tickets", "share", "interval", *(["per 1k active"] if res.get("active_persons") else [])):
@@ -89,7 +89,7 @@ def tickets(
             t.add_row(*cells)
         out.print(t)
     if "spikes" in res:
-        t = Table(title=f"Spikes ({res['spike_test']})")
+        t = Table(title=f"Spikes ({res['spike_test']})", box=box.SIMPLE_HEAD)
         for c in [*keys, "period", "tickets", "previous", "rate ratio", "p (adj.)"]:
             t.add_column(c, justify="left" if c in keys else "right", max_width=50)
         for r in res["spikes"][:top]:
@@ -155,7 +155,7 @@ def reviews(
     if as_json:
         print_json(res)
         return
-    t = Table(title=f"Star ratings ({int(confidence * 100)}% intervals)")
+    t = Table(title=f"Star ratings ({int(confidence * 100)}% intervals)", box=box.SIMPLE_HEAD)
     cols = [*by, *(["period"] if period else []), "n", "1★", "2★", "3★", "4★", "5★", "mean", "interval",
             "4-5★", "interval "]
     if compare:

@@ -265,7 +265,7 @@ def test_intents_with_the_text_model_on_bitext(shared_data):
     assert all(0 <= r["mean_confidence"] <= 1 for r in res["intents"]["rows"])
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.integers(0, 40)), min_size=1, max_size=60),
        st.randoms(use_true_random=False))
 def test_volume_and_trend_do_not_depend_on_row_order(items, rnd):

@@ -8,7 +8,8 @@ from typing import Any
 from cxlens.web.blocks import empty_block, table_block
 
 __all__ = ["churn_block", "clv_block", "customer_retention_block", "lifecycle_block", "paths_block",
-           "reviews_block", "rfm_block", "stickiness_block", "tickets_trend_block", "trends_block"]
+           "reviews_block", "rfm_block", "sentiment_block", "stickiness_block", "themes_block",
+           "tickets_trend_block", "trends_block"]
 
 Block = dict[str, Any]
 
@@ -141,3 +142,30 @@ def customer_retention_block(title: str, r: dict[str, Any], q: dict[str, Any]) -
 def _series_name(s: dict[str, Any]) -> str:
     name, math = str(s.get("name", "")), s.get("math", "total")
     return name if math == "total" or f"({math})" in name else f"{name} ({math})"
+
+
+def themes_block(title: str, r: dict[str, Any], q: dict[str, Any]) -> Block:
+    """Theme sizes with a quote each."""
+    themes = r.get("themes") or []
+    if not themes:
+        return empty_block(title, "no texts", q)
+    quotes = "; ".join(f"{t['theme']}: \u201c{(t.get('quotes') or [''])[0][:80]}\u201d" for t in themes[:3])
+    return _chart(title, {"kind": "bar", "horizontal": True, "x": [t["theme"] for t in themes],
+                          "series": [{"name": "texts", "data": [t["size"] for t in themes]}]}, q,
+                  f"{r.get('n')} texts, {r.get('method')}. {quotes}")
+
+
+def sentiment_block(title: str, r: dict[str, Any], q: dict[str, Any]) -> Block:
+    """Mean sentiment per period with its interval band (or a table without periods)."""
+    rows = r.get("rows") or []
+    if not rows:
+        return empty_block(title, "no texts", q)
+    if "period" not in rows[0]:
+        return table_block(title, ["n", "mean score", "low", "high", "positive %", "negative %", "net"],
+                           [[x["n"], x["mean_score"], x["ci_low"], x["ci_high"], 100 * x["share_positive"],
+                             100 * x["share_negative"], x["net_sentiment"]] for x in rows], query=q)
+    rows = sorted((x for x in rows if x.get("period") is not None), key=lambda x: str(x["period"]))
+    s = {"name": "mean sentiment", "data": [x["mean_score"] for x in rows], "low": [x["ci_low"] for x in rows],
+         "high": [x["ci_high"] for x in rows], "n": [x["n"] for x in rows], "significant": [False] * len(rows)}
+    return _chart(title, {"kind": "band", "x": [str(x["period"])[:10] for x in rows], "series": [s],
+                          "y_label": "compound"}, q, f"{r.get('version', r.get('method'))}; -1 negative … +1 positive")

@@ -27,7 +27,9 @@ from cxlens.web.kind_blocks import (
     paths_block,
     reviews_block,
     rfm_block,
+    sentiment_block,
     stickiness_block,
+    themes_block,
     tickets_trend_block,
     trends_block,
 )
@@ -191,8 +193,14 @@ def _paths_range(rng: dict[str, Any]) -> dict[str, Any]:
 def voice(ctx: PageContext) -> dict[str, Any]:
     """Themes, sentiment, tickets and reviews."""
     blocks: list[dict[str, Any]] = []
-    for kind, title in (("themes", "Themes"), ("sentiment", "Sentiment")):
-        blocks.append(_kind(ctx, title, {"kind": kind}, generic_block))
+    blocks.append(_kind(ctx, "Themes in survey comments", {"kind": "themes", "source": "responses",
+                                                            "n_themes": 8}, themes_block))
+    blocks.append(_kind(ctx, "Sentiment of survey comments", {"kind": "sentiment", "source": "responses"},
+                        sentiment_block))
+    blocks.append(_kind(ctx, "Review sentiment per quarter (95% interval)", {
+        "kind": "sentiment", "source": "reviews", "period": "quarter"}, sentiment_block))
+    blocks.append(_kind(ctx, "Themes in support tickets", {"kind": "themes", "source": "tickets", "n_themes": 6},
+                        themes_block))
     blocks.append(_kind(ctx, "Tickets per month by product", {
         "kind": "tickets", "by": ["product"], "period": "month", "include": ["volume", "trend"]},
         tickets_trend_block))

@@ -173,8 +173,8 @@ def _trend(ws: Workspace, q: TicketsQuery, first: Any, last: Any, active: pa.Tab
     else:
         df["exposure"] = period_exposure(df["period"], q.period, first, last)
         basis = "observed days"
-    same = (df[names].shift(1).eq(df[names]).all(axis=1) if names else pd.Series(True, index=df.index)) \
-        & (df.index > 0)
+    keys = df[names].astype(str)  # compares missing group keys too (NaN != NaN)
+    same = (keys.shift(1).eq(keys).all(axis=1) if names else pd.Series(True, index=df.index)) & (df.index > 0)
     prev = df["count"].shift(1).where(same)
     prev_e = df["exposure"].shift(1).where(same)
     pv = poisson_rise_test(df["count"].to_numpy(), prev.fillna(0).to_numpy(), df["exposure"].to_numpy(),

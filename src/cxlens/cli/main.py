@@ -236,7 +236,7 @@ def main() -> None:
 
 
 # commands defined in sibling modules register themselves on `app`
-from cxlens.cli import behaviour, lifetime, metrics, voice, web  # noqa: E402,F401
+from cxlens.cli import behaviour, lifetime, metrics, text, voice, web  # noqa: E402,F401
 
 if __name__ == "__main__":
     main()

@@ -42,7 +42,7 @@ class ThemeModel:
     Attributes
     ----------
     labels : list of str
-        Readable label per theme (its top three terms).
+        Readable label per theme (its top three terms, lone negation/degree words left out).
     top_terms : list of list of str
         Top terms per theme, strongest first.
     assignment : ndarray of int
@@ -112,7 +112,8 @@ def discover_themes(texts: Sequence[str | None], n_themes: int = 8, *, n_terms: 
     H = nmf.components_
     top = np.argsort(-H, axis=1)[:, :n_terms]
     top_terms = [terms[row].tolist() for row in top]
-    labels = [" / ".join(t[:3]) for t in top_terms]
+    # labels skip lone negation/degree words ("not", "very"), which are kept as features but name nothing
+    labels = [" / ".join(([w for w in t if w not in _KEEP] or t)[:3]) for t in top_terms]
     assign = np.where(W.max(axis=1) > 0, W.argmax(axis=1), -1)
     return ThemeModel(labels, top_terms, assign, W, info={"n_texts": n, "n_terms": int(X.shape[1]),
                                                          "reconstruction_err": float(nmf.reconstruction_err_)})

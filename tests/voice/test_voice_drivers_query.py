@@ -82,7 +82,7 @@ def test_nhs_fft_themes_as_drivers(shared_data):
     ws = cxlens.Workspace()
     ws.import_file("responses", path, preset="nhs_fft")
     res = ws.query({"kind": "drivers", "outcome": "fft", "themes": "topics", "max_themes": 6,
-                    "min_theme_count": 50, "n_boot": 100})
+                    "min_theme_count": 50, "n_boot": 100, "higher_is_better": False})
     assert res["higher_is_better"] is False  # FFT: 1 = very good ... 5 = very poor
     # independent: pandas one-hot of the raw topic columns per respondent with a comment, statsmodels OLS
     raw = pd.read_csv(path, keep_default_na=False, na_values=[""])  # the answer "None" is text, not missing

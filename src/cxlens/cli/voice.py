@@ -200,11 +200,15 @@ def drivers(
     n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap replicates.")] = 1000,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
     max_themes: Annotated[int, typer.Option(help="Most frequent themes kept.")] = 10,
+    lower_is_better: Annotated[bool, typer.Option("--lower-is-better", help="The outcome's best answer is its "
+                                                                            "lowest (e.g. NHS FFT, 1 = very "
+                                                                            "good).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Key drivers of an outcome question."""
     q: dict[str, Any] = {"kind": "drivers", "outcome": outcome, "drivers": driver or None, "themes": themes,
-                         "survey": survey, "n_boot": n_boot, "seed": seed, "max_themes": max_themes}
+                         "survey": survey, "n_boot": n_boot, "seed": seed, "max_themes": max_themes,
+                         "higher_is_better": not lower_is_better}
     with _open(ctx) as ws, _working(f"bootstrapping {n_boot:,} resamples"):
         res = ws.query(q)
     if as_json:

@@ -57,8 +57,8 @@ class DriversQuery(QueryModel):
     n_boot: int = Field(1000, ge=0, le=20_000, description="bootstrap replicates for the intervals")
     seed: int | None = Field(0, description="bootstrap seed (same seed, same intervals)")
     confidence: float = Field(0.95, gt=0.5, lt=1)
-    higher_is_better: bool | None = Field(None, description="direction of the outcome; default: true, except "
-                                                            "for the NHS FFT rating (1 = very good)")
+    higher_is_better: bool = Field(True, description="direction of the outcome (false for scales where 1 is "
+                                                     "best, such as the NHS FFT rating)")
 
 
 def _base(q: DriversQuery) -> list[exp.Expression]:
@@ -153,7 +153,7 @@ def run_drivers(ws: Workspace, q: DriversQuery) -> dict[str, Any]:
                               confidence=q.confidence, seed=q.seed)
     except ValueError as e:
         raise QueryError(f"driver analysis failed: {e}") from None
-    higher = q.higher_is_better if q.higher_is_better is not None else q.outcome != "fft"
+    higher = q.higher_is_better
     o_lo, o_hi = float(scales.loc[q.outcome, "lo"]), float(scales.loc[q.outcome, "hi"])
 
     def to100(v: float, lo: float, hi: float, better_high: bool = True) -> float | None:

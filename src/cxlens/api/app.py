@@ -121,7 +121,7 @@ def create_app(settings: Settings | None = None, *, workspace: Workspace | None 
     def health() -> dict[str, Any]:
         """Liveness, the data version (bumped by every write) and the registered query kinds."""
         return {"status": "ok", "data_version": cache.version, "query_kinds": sorted(QUERY_KINDS),
-                "kinds": list(KINDS)}
+                "kinds": list(KINDS), "writer": dict(writer.stats)}
 
     query_schema, query_defs = _query_schemas()
 

@@ -56,6 +56,21 @@ def _loads(body: bytes, what: str) -> Any:
         raise CxlensInputError(f"{what} is not valid JSON: {e}", field="body") from None
 
 
+def _columnar(records: list[dict[str, Any]]) -> pa.Table:
+    """Records to Arrow. Fast path (Arrow's C++ conversion) when every record's keys are among the first
+    record's and no value is nested; otherwise :func:`cxlens.ingest.records.to_arrow`, which serialises nested
+    values to JSON and keeps mixed-type fields as text (the validator casts them)."""
+    first = records[0]
+    if set().union(*records).issubset(first):
+        try:
+            t = pa.Table.from_pylist(records)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            t = None
+        if t is not None and not any(pa.types.is_nested(f.type) for f in t.schema):
+            return t
+    return to_arrow(records)
+
+
 def parse_records(body: bytes, content_type: str = "") -> pa.Table:
     """A JSON array (or one object) or NDJSON body as an Arrow table of records."""
     text = body.strip()
@@ -83,7 +98,7 @@ def parse_records(body: bytes, content_type: str = "") -> pa.Table:
     if bad is not None:
         raise CxlensInputError(f"record {bad + 1} is a JSON {type(records[bad]).__name__}; expected an object",
                                field="body", row=bad + 1)
-    data = to_arrow(records)
+    data = _columnar(records)
     bad_name = next((c for c in data.column_names if not c.strip() or c.startswith("_cxlens")), None)
     if bad_name is not None:
         raise CxlensInputError(f"field name {bad_name!r} is not allowed: names must be non-empty and must not "

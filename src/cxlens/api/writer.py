@@ -61,6 +61,7 @@ class IngestWriter:
         self._rows = 0
         self._stop = False
         self.commits = 0
+        self.stats = {"flushes": 0, "rows": 0, "requests": 0, "validate_s": 0.0, "write_s": 0.0}
         self._thread = threading.Thread(target=self._run, name="cxlens-writer", daemon=True)
         self._thread.start()
 
@@ -117,8 +118,11 @@ class IngestWriter:
             key = (p.kind, p.data.schema) if p.kind != "persons" else (p.kind, id(p))  # persons: one by one
             groups[key].append(p)  # type: ignore[index]
         ready: list[tuple[list[_Pending], dict[str, pa.Table]]] = []
+        t0 = time.perf_counter()
         for (kind, _), items in groups.items():
             ready.extend(self._validate(kind, items))
+        t1 = time.perf_counter()
+        self.stats["validate_s"] += t1 - t0
         if not ready:
             return
         written: dict[int, int] = {}
@@ -129,6 +133,10 @@ class IngestWriter:
                 for p in items:
                     written[id(p)] = p.data.num_rows if len(items) > 1 else n
         self.commits += 1
+        self.stats["write_s"] += time.perf_counter() - t1
+        self.stats["flushes"] += 1
+        self.stats["requests"] += sum(len(items) for items, _ in ready)
+        self.stats["rows"] += sum(p.data.num_rows for items, _ in ready for p in items)
         if self.on_commit:
             with contextlib.suppress(Exception):
                 self.on_commit()

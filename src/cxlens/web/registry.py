@@ -8,6 +8,7 @@ same dict is the page's JSON twin (``/<page>.json``). A journey-map page is one 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +18,8 @@ from cxlens.errors import CxlensError
 from cxlens.query import QUERY_KINDS
 
 __all__ = ["PAGES", "Page", "PageContext", "register_page"]
+
+log = logging.getLogger("cxlens.web")
 
 
 @dataclass(frozen=True)
@@ -96,4 +99,10 @@ class PageContext:
             return self.run(q)
         except CxlensError as e:
             self.errors.append({"query": q, "message": e.message})
+            return None
+        except Exception as e:
+            # one failing query kind must not take the whole page down; it is logged and shown on its block
+            log.exception("dashboard query failed: %s", q)
+            self.errors.append({"query": q, "message": f"internal error in the {q.get('kind')} query "
+                                f"({type(e).__name__}); see the server log", "internal": True})
             return None

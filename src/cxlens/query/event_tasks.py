@@ -74,7 +74,8 @@ class TaskTimeout(BaseModel):
 
 
 class TaskDateRange(BaseModel):
-    """Inclusive instants of the start events; a bare date means its whole day."""
+    """Inclusive instants: only events inside count (starts, outcomes and clicks); a bare date means its whole
+    day."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     from_: str | datetime | date | None = Field(None, alias="from")

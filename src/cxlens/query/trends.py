@@ -24,7 +24,7 @@ from sqlglot import exp, select
 from cxlens.query._events import any_of, as_text, event_source, has_identities, needs_person, zone
 from cxlens.query._series import EventEntity, SeriesDateRange, bounds_condition, entity_condition, series_periods
 from cxlens.query.registry import QueryModel, register_query
-from cxlens.query.retention_periods import local_time, period_index_sql
+from cxlens.query.retention_periods import Periods, local_time, period_index_sql
 from cxlens.store.sql import Filter, field
 
 if TYPE_CHECKING:
@@ -97,7 +97,8 @@ def _value(s: TrendsSeries) -> exp.Expression:
     return fn(this=num)
 
 
-def trends_select(q: TrendsQuery, s: TrendsSeries, periods: Any, identities: bool, by_period: bool) -> exp.Select:
+def trends_select(q: TrendsQuery, s: TrendsSeries, periods: Periods, identities: bool,
+                  by_period: bool) -> exp.Select:
     """The GROUP BY of one series: ``[p,] [bd,] v``.
 
     Parameters

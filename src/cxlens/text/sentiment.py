@@ -75,6 +75,8 @@ def sentiment_arrays(texts: Sequence[str], method: str = "vader", *,
     """Scores (float64 in [-1, 1]) and labels (object array) of ``texts``."""
     _check(method)
     texts = list(texts)
+    if not texts:
+        return np.zeros(0, dtype=np.float64), np.zeros(0, dtype=object)
     if method == "vader":
         score = vader_compound(texts, progress)
         label = np.where(score >= VADER_THRESHOLD, "positive",

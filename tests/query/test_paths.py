@@ -101,3 +101,26 @@ def test_links_match_brute_force(events: list[tuple[str, int, str]], start: str 
         ws.add("events", [ev(w, t, e) for w, t, e in events])
         r = ws.query({"kind": "paths", "start_point": start, "step_limit": depth, "edge_limit": 1000})
     assert links(r) == dict(oracle(events, start, depth))
+
+
+def test_hashed_actor_keys_fall_back_to_strings_on_a_collision(monkeypatch: pytest.MonkeyPatch,
+                                                               ws: cxlens.Workspace) -> None:
+    import cxlens.query.paths as paths_mod
+    from cxlens.query._events import actor_key
+
+    ws.add("events", EVENTS)
+    want = ws.query({"kind": "paths", "step_limit": 3})
+    calls: list[bool] = []
+
+    def colliding(hashed: bool) -> list[Any]:
+        calls.append(hashed)
+        keys = actor_key(hashed)
+        if hashed:  # every actor gets the same first hash
+            from sqlglot import exp
+
+            keys[0] = exp.Literal.number(7).as_("k1")
+        return keys
+
+    monkeypatch.setattr(paths_mod, "actor_key", colliding)
+    assert ws.query({"kind": "paths", "step_limit": 3}) == want
+    assert calls == [True, False]

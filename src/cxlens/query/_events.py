@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PERSON_PREFIX",
+    "actor_changes",
+    "actor_key",
     "all_of",
     "any_of",
     "as_text",
@@ -330,3 +332,52 @@ def encode_codes(cols: Sequence[pa.ChunkedArray | pa.Array]) -> tuple[np.ndarray
     uniq_rows, codes = np.unique(stacked, axis=0, return_inverse=True)
     values = [tuple(dicts[j][int(r[j])] for j in range(len(dicts))) for r in uniq_rows]
     return codes.reshape(-1).astype(np.int64), values
+
+
+def actor_key(hashed: bool) -> list[exp.Expression]:
+    """How fetched rows identify their actor: the string itself (``k1``), or (DuckDB) a 64-bit hash of it,
+    much cheaper to move and sort, plus a second independent hash ``k2`` that detects a collision of the first
+    (see :func:`actor_changes`).
+
+    Parameters
+    ----------
+    hashed : bool
+
+    Returns
+    -------
+    list of sqlglot.exp.Expression
+    """
+    if not hashed:
+        return [exp.column("actor").as_("k1")]
+    salted = exp.DPipe(this=exp.column("actor"), expression=exp.Literal.string("\x1f"))
+    return [exp.Anonymous(this="hash", expressions=[exp.column("actor")]).as_("k1"),
+            exp.Anonymous(this="hash", expressions=[salted]).as_("k2")]
+
+
+def actor_changes(table: pa.Table, hashed: bool) -> np.ndarray | None:
+    """Where a new actor starts in rows sorted by ``k1`` (see :func:`actor_key`).
+
+    Parameters
+    ----------
+    table : pyarrow.Table
+        With ``k1`` (and ``k2`` when hashed), sorted by ``k1``.
+    hashed : bool
+
+    Returns
+    -------
+    numpy.ndarray or None
+        Boolean mask, ``True`` on the first row of each actor; ``None`` when two actors share a first hash
+        (the second hash changes inside a run of equal first hashes): fetch again without hashing.
+    """
+    size = table.num_rows
+    change = np.zeros(size, dtype=bool)
+    change[:1] = True
+    if size > 1 and hashed:
+        k1, k2 = table.column("k1").to_numpy(), table.column("k2").to_numpy()
+        change[1:] = k1[1:] != k1[:-1]
+        if ((k2[1:] != k2[:-1]) & ~change[1:]).any():
+            return None
+    elif size > 1:
+        arr = table.column("k1").combine_chunks()
+        change[1:] = pc.not_equal(arr.slice(1), arr.slice(0, size - 1)).to_numpy(zero_copy_only=False)
+    return change

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pyarrow.compute as pc
 from sqlglot import exp, select
 
 from cxlens.query._events import (
+    actor_changes,
+    actor_key,
     all_of,
     any_of,
     as_text,
@@ -75,14 +76,7 @@ def _first_time_flag(cand: exp.Expression) -> exp.Expression:
     return exp.func("COALESCE", exp.EQ(this=first, expression=exp.Literal.number(1)), exp.false())
 
 
-def _actor_key(hashed: bool) -> list[exp.Expression]:
-    """How rows identify their actor: the string itself, or (DuckDB) a 64-bit hash of it, much cheaper to move
-    and sort, plus a second independent hash that detects a collision of the first (see :func:`fetch_rows`)."""
-    if not hashed:
-        return [exp.column("actor").as_("k1")]
-    salted = exp.DPipe(this=exp.column("actor"), expression=exp.Literal.string("\x1f"))
-    return [exp.Anonymous(this="hash", expressions=[exp.column("actor")]).as_("k1"),
-            exp.Anonymous(this="hash", expressions=[salted]).as_("k2")]
+_actor_key = actor_key  # module-level name, so tests can simulate a hash collision
 
 
 def funnel_select(q: FunnelQuery, hashed: bool = False, identities: bool = True) -> exp.Select:
@@ -173,16 +167,9 @@ def fetch_rows(ws: Workspace, q: FunnelQuery, hashed: bool | None = None) -> Fun
         hashed = getattr(ws.store, "dialect", "") == "duckdb"
     table = ws.store.execute(funnel_select(q, hashed, has_identities(ws)))
     size = table.num_rows
-    change = np.zeros(size, dtype=bool)
-    change[:1] = True
-    if size > 1 and hashed:
-        k1, k2 = table.column("k1").to_numpy(), table.column("k2").to_numpy()
-        change[1:] = k1[1:] != k1[:-1]
-        if ((k2[1:] != k2[:-1]) & ~change[1:]).any():
-            return fetch_rows(ws, q, hashed=False)
-    elif size > 1:
-        arr = table.column("k1").combine_chunks()
-        change[1:] = pc.not_equal(arr.slice(1), arr.slice(0, size - 1)).to_numpy(zero_copy_only=False)
+    change = actor_changes(table, hashed)
+    if change is None:
+        return fetch_rows(ws, q, hashed=False)
     actor = np.cumsum(change) - 1
     if q.breakdown is not None and size:
         bd, values = encode_codes([table.column(f"bd{j}") for j in range(len(q.breakdown.properties))])

@@ -11,8 +11,8 @@ pageview). Consecutive repeats of an item are collapsed (``collapse_repeats``). 
 end point the end is the last step. Node ``"{step}_{item}"`` counts the actors whose path has that item at that
 step; link ``(a, b)`` counts the actors going from node ``a`` to node ``b``. ``dropoff`` of a node = actors
 whose path ends there. ``next`` / ``previous`` list the items right after the start / right before the end.
-The whole sequence work runs in the database (window functions); only the aggregated nodes and links come
-back.
+The database filters the events and sorts them by actor and time (one query); numpy collapses repeats, finds
+the anchors and counts nodes and links in a few linear passes over integer codes.
 """
 
 from __future__ import annotations
@@ -20,10 +20,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
+import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlglot import exp, select
 
 from cxlens.query._events import (
+    actor_changes,
+    actor_key,
     all_of,
     event_source,
     filter_condition,
@@ -75,27 +79,15 @@ class PathsQuery(QueryModel):
         return self
 
 
-def _win(fn: exp.Expression, partition: str, order: list[exp.Expression] | None = None) -> exp.Window:
-    o = exp.Order(expressions=[exp.Ordered(this=x) for x in order]) if order else None
-    return exp.Window(this=fn, partition_by=[exp.column(partition)], order=o)
-
-
-def paths_select(q: PathsQuery, identities: bool) -> exp.Select:
-    """Per-actor paths (``actor, step, item, nxt``): one row per step of each path, ``nxt`` the next item.
-
-    Parameters
-    ----------
-    q : PathsQuery
-    identities : bool
-
-    Returns
-    -------
-    sqlglot.exp.Select
-    """
-    text = exp.DataType.build("VARCHAR")
-    item: exp.Expression = exp.column("event")
+def _item_expr(q: PathsQuery) -> exp.Expression:
     if q.item_property:
-        item = exp.func("COALESCE", exp.cast(field("events", q.item_property), text), exp.column("event"))
+        text = exp.DataType.build("VARCHAR")
+        return exp.func("COALESCE", exp.cast(field("events", q.item_property), text), exp.column("event"))
+    return exp.column("event")
+
+
+def _path_events(q: PathsQuery, identities: bool, cols: list[exp.Expression]) -> exp.Select:
+    """``cols`` of the events that can be on a path (filters, included/excluded events, date range)."""
     where = [filter_condition(f) for f in q.global_properties]
     if q.include_events:
         where.append(exp.column("event").isin(*[exp.Literal.string(e) for e in q.include_events]))
@@ -110,40 +102,55 @@ def paths_select(q: PathsQuery, identities: bool) -> exp.Select:
         if hi is not None:
             where.append(exp.LTE(this=exp.column("timestamp"), expression=timestamp_literal(hi)))
     src = event_source(needs_person(q.global_properties), identities).subquery("ev")
-    base = select(exp.column("actor"), exp.column("timestamp"), item.as_("item")).from_(src).where(all_of(where))
-    order = [exp.column("timestamp"), exp.column("item")]
-    rows = base.subquery("b")
-    if q.collapse_repeats:
-        prev = _win(exp.Anonymous(this="LAG", expressions=[exp.column("item")]), "actor", order)
-        lagged = select(exp.Star(), prev.as_("prev")).from_(rows).subquery("l")
-        rows = select(exp.column("actor"), exp.column("timestamp"), exp.column("item")).from_(lagged).where(
-            exp.or_(exp.column("prev").is_(exp.null()), exp.column("prev").neq(exp.column("item")))).subquery("d")
-    numbered = select(exp.Star(), _win(exp.RowNumber(), "actor", order).as_("rn")).from_(rows).subquery("n")
-    point = q.start_point if q.start_point is not None else q.end_point
-    if point is None:
-        anchor: exp.Expression = exp.Literal.number(1)
-    else:
-        hit = exp.Case().when(exp.column("item").eq(exp.Literal.string(point)), exp.column("rn"))
-        anchor = _win(exp.Min(this=hit), "actor")
-    anchored = select(exp.Star(), anchor.as_("s")).from_(numbered).subquery("a")
-    rn, s, depth = exp.column("rn"), exp.column("s"), exp.Literal.number(q.step_limit)
-    if q.end_point is None:
-        step = exp.Add(this=exp.Sub(this=rn.copy(), expression=s.copy()), expression=exp.Literal.number(1))
-        keep = exp.and_(exp.GTE(this=rn.copy(), expression=s.copy()),
-                        exp.LT(this=rn.copy(), expression=exp.Add(this=s.copy(), expression=depth.copy())))
-    else:
-        step = exp.Sub(this=depth.copy(), expression=exp.paren(exp.Sub(this=s.copy(), expression=rn.copy())))
-        keep = exp.and_(exp.LTE(this=rn.copy(), expression=s.copy()),
-                        exp.GT(this=rn.copy(), expression=exp.Sub(this=s.copy(), expression=depth.copy())))
-    kept = select(exp.column("actor"), step.as_("step"), exp.column("item")).from_(anchored).where(
-        exp.and_(s.is_(exp.null()).not_(), keep)).subquery("k")
-    nxt = _win(exp.Anonymous(this="LEAD", expressions=[exp.column("item")]), "actor", [exp.column("step")])
-    return select(exp.column("actor"), exp.column("step"), exp.column("item"), nxt.as_("nxt")).from_(kept)
+    return select(*cols).from_(src).where(all_of(where))
+
+
+def items_select(q: PathsQuery, identities: bool) -> exp.Select:
+    """The distinct items of the path events.
+
+    Parameters
+    ----------
+    q : PathsQuery
+    identities : bool
+
+    Returns
+    -------
+    sqlglot.exp.Select
+    """
+    return _path_events(q, identities, [_item_expr(q).as_("item")]).distinct()
+
+
+def paths_select(q: PathsQuery, hashed: bool, identities: bool) -> exp.Select:
+    """The path events as ``k1[, k2], code`` sorted by actor, time, item, where ``code`` is the item's row in
+    the Arrow table ``path_items`` (``item``, ``code``, in sorted item order) joined in by the caller: integer
+    codes are cheaper to sort and move than the strings.
+
+    Parameters
+    ----------
+    q : PathsQuery
+    hashed : bool
+        Identify actors by hashes (see :func:`cxlens.query._events.actor_key`).
+    identities : bool
+        Whether the identity map has rows.
+
+    Returns
+    -------
+    sqlglot.exp.Select
+    """
+    inner = _path_events(q, identities, [*actor_key(hashed), exp.column("timestamp"), _item_expr(q).as_("item")])
+    keys = [exp.column("k1", "r")] + ([exp.column("k2", "r")] if hashed else [])
+    return select(*keys, exp.column("code", "c")).from_(inner.subquery("r")).join(
+        exp.table_("path_items", alias="c"), on=exp.column("item", "r").eq(exp.column("item", "c"))).order_by(
+        exp.column("k1", "r"), exp.column("timestamp", "r"), exp.column("code", "c"))
 
 
 @register_query("paths", PathsQuery, "Top paths after or before an event, as Sankey nodes and links.")
 def run_paths_query(ws: Workspace, q: PathsQuery) -> dict[str, Any]:
     """Run a paths query.
+
+    The database filters and sorts the events; numpy collapses repeats, finds each actor's anchor, keeps its
+    ``step_limit`` items and counts nodes and links (``numpy.unique`` on integer codes), so the cost is one
+    sort plus a few linear passes.
 
     Parameters
     ----------
@@ -156,34 +163,73 @@ def run_paths_query(ws: Workspace, q: PathsQuery) -> dict[str, Any]:
         ``{"kind": "paths", "actors", "nodes": [{"name", "step", "item", "count", "dropoff"}],
         "links": [{"source", "target", "value"}], "next" | "previous": [{"item", "count"}]}``.
     """
-    steps = paths_select(q, has_identities(ws)).subquery("p")
-    node_q = select(exp.column("step"), exp.column("item"), exp.Count(this=exp.Star()).as_("c"),
-                    exp.Sum(this=exp.Case().when(exp.column("nxt").is_(exp.null()), exp.Literal.number(1))
-                            .else_(exp.Literal.number(0))).as_("drop")).from_(steps).group_by(
-        exp.column("step"), exp.column("item"))
-    link_q = select(exp.column("step"), exp.column("item"), exp.column("nxt"), exp.Count(this=exp.Star()).as_("c")
-                    ).from_(steps.copy()).where(exp.column("nxt").is_(exp.null()).not_()).group_by(
-        exp.column("step"), exp.column("item"), exp.column("nxt"))
-    nodes_raw = ws.store.execute(node_q).to_pylist()
-    links_raw = ws.store.execute(link_q).to_pylist()
-    links_raw = [r for r in links_raw if r["c"] >= q.min_edge_weight]
-    links_raw.sort(key=lambda r: (-r["c"], r["step"], r["item"], r["nxt"]))
-    links_raw = links_raw[: q.edge_limit]
-    name = "{}_{}".format
-    links = [{"source": name(r["step"], r["item"]), "target": name(r["step"] + 1, r["nxt"]), "value": int(r["c"])}
-             for r in links_raw]
-    used = {x for link in links for x in (link["source"], link["target"])}
-    nodes = [{"name": name(r["step"], r["item"]), "step": int(r["step"]), "item": r["item"], "count": int(r["c"]),
-              "dropoff": int(r["drop"])} for r in nodes_raw]
-    nodes.sort(key=lambda r: (r["step"], -r["count"], r["item"]))
-    first_step = min((r["step"] for r in nodes), default=1)
-    actors = sum(r["count"] for r in nodes if r["step"] == first_step) if q.end_point is None else \
-        sum(r["count"] for r in nodes if r["step"] == q.step_limit)
-    anchor_step = first_step if q.end_point is None else q.step_limit
-    out: dict[str, Any] = {"kind": "paths", "actors": actors, "links": links,
-                           "nodes": [r for r in nodes if r["name"] in used or r["step"] == anchor_step]}
-    if q.end_point is not None:
-        out["previous"] = [{"item": r["item"], "count": r["count"]} for r in nodes if r["step"] == q.step_limit - 1]
+    hashed = getattr(ws.store, "dialect", "") == "duckdb"
+    ident = has_identities(ws)
+    side = "previous" if q.end_point is not None else "next"
+    items = sorted(str(v) for v in ws.store.execute(items_select(q, ident)).column("item").to_pylist())
+    if not items:
+        return {"kind": "paths", "actors": 0, "links": [], "nodes": [], side: []}
+    lookup = {"path_items": pa.table({"item": pa.array(items, pa.string()),
+                                      "code": pa.array(np.arange(len(items), dtype=np.int64))})}
+    table = ws.store.execute_with(paths_select(q, hashed, ident), lookup)
+    change = actor_changes(table, hashed)
+    if change is None:
+        hashed = False
+        table = ws.store.execute_with(paths_select(q, hashed, ident), lookup)
+        change = actor_changes(table, hashed)
+        assert change is not None
+    code = np.asarray(table.column("code").to_numpy(), dtype=np.int64)
+    if q.collapse_repeats:
+        keep = change.copy()
+        keep[1:] |= code[1:] != code[:-1]
+        code, change = code[keep], change[keep]
+    actor = np.cumsum(change) - 1
+    first = np.flatnonzero(change)
+    pos = np.arange(len(code)) - first[actor]
+    n_actors = len(first)
+    point = q.start_point if q.start_point is not None else q.end_point
+    if point is None:
+        anchor = np.zeros(n_actors, dtype=np.int64)
     else:
-        out["next"] = [{"item": r["item"], "count": r["count"]} for r in nodes if r["step"] == 2]
-    return out
+        anchor = np.full(n_actors, -1, dtype=np.int64)
+        if point in items:
+            hits = np.flatnonzero(code == items.index(point))
+            who, at = np.unique(actor[hits], return_index=True)  # first hit of each actor (rows are sorted)
+            anchor[who] = pos[hits[at]]
+    a = anchor[actor]
+    depth = q.step_limit
+    if q.end_point is None:
+        step = pos - a + 1
+        kept = (a >= 0) & (step >= 1) & (step <= depth)
+    else:
+        step = depth - (a - pos)
+        kept = (a >= 0) & (pos <= a) & (step >= 1)
+    actor, step, code = actor[kept], step[kept], code[kept]
+    has_next = np.zeros(len(code), dtype=bool)
+    has_next[:-1] = actor[1:] == actor[:-1]
+    n_items = len(items)
+    node_key = step * n_items + code
+    node_ids, node_counts = np.unique(node_key, return_counts=True)
+    drops = np.bincount(np.searchsorted(node_ids, node_key[~has_next]), minlength=len(node_ids))
+    link_key = node_key[:-1][has_next[:-1]] * n_items + code[1:][has_next[:-1]]
+    link_ids, link_counts = np.unique(link_key, return_counts=True)
+    name = "{}_{}".format
+    nodes = [{"name": name(int(k // n_items), items[k % n_items]), "step": int(k // n_items),
+              "item": items[k % n_items], "count": int(c), "dropoff": int(d)}
+             for k, c, d in zip(node_ids.tolist(), node_counts.tolist(), drops.tolist(), strict=True)]
+    links_all = []
+    for k, c in zip(link_ids.tolist(), link_counts.tolist(), strict=True):
+        if c < q.min_edge_weight:
+            continue
+        src_step, src_item, dst_item = k // (n_items * n_items), (k // n_items) % n_items, k % n_items
+        links_all.append((-c, src_step, items[src_item], items[dst_item]))
+    links_all.sort()
+    links = [{"source": name(s, a_), "target": name(s + 1, b_), "value": -c} for c, s, a_, b_ in
+             links_all[: q.edge_limit]]
+    nodes.sort(key=lambda r: (r["step"], -r["count"], r["item"]))
+    anchor_step = (min((r["step"] for r in nodes), default=1) if q.end_point is None else depth)
+    used = {x for link in links for x in (link["source"], link["target"])}
+    near = 2 if q.end_point is None else depth - 1
+    return {"kind": "paths", "actors": sum(r["count"] for r in nodes if r["step"] == anchor_step),
+            "links": links, "nodes": [r for r in nodes if r["name"] in used or r["step"] == anchor_step],
+            side: [{"item": r["item"], "count": r["count"]} for r in nodes if r["step"] == near]}

@@ -124,3 +124,21 @@ def test_hashed_actor_keys_fall_back_to_strings_on_a_collision(monkeypatch: pyte
     monkeypatch.setattr(paths_mod, "actor_key", colliding)
     assert ws.query({"kind": "paths", "step_limit": 3}) == want
     assert calls == [True, False]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from("ab"), st.integers(0, 5), st.sampled_from(["p", "q", "r"])),
+                min_size=2, max_size=20), st.randoms())
+def test_row_order_does_not_matter(events: list[tuple[str, int, str]], rnd: Any) -> None:
+    """Ties at one instant are broken by item, so the insertion order never changes a result."""
+    shuffled = list(events)
+    rnd.shuffle(shuffled)
+    results = []
+    for evs in (events, shuffled):
+        with cxlens.Workspace() as ws:
+            ws.add("events", [ev(w, t, e) for w, t, e in evs])
+            results.append([ws.query({"kind": k, **q}) for k, q in (
+                ("paths", {"step_limit": 4}), ("trends", {"series": ["p"]}), ("lifecycle", {"event": "p"}),
+                ("stickiness", {"event": "q"}),
+                ("event_tasks", {"start": "p", "success": "q", "abandon": "r"}))])
+    assert results[0] == results[1]

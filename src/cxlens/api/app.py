@@ -18,7 +18,7 @@ import asyncio
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
@@ -148,10 +148,14 @@ def create_app(settings: Settings | None = None, *, workspace: Workspace | None 
         authorize(request, "read", allow_cookie=True)
         return app.state.surveys.list()
 
-    @app.post("/api/surveys", tags=["surveys"], status_code=201, responses={**_ERRORS, "409": _ERRORS["400"]})
-    def create_survey(request: Request, survey: SurveyDefinition) -> dict[str, Any]:
-        """Store a survey definition for the widget (scope ``admin``)."""
+    def admin_only(request: Request) -> None:
+        """Checked before the body is parsed, so a caller without the scope learns nothing about it."""
         authorize(request, "admin")
+
+    @app.post("/api/surveys", tags=["surveys"], status_code=201, responses={**_ERRORS, "409": _ERRORS["400"]},
+              dependencies=[Depends(admin_only)])
+    def create_survey(survey: SurveyDefinition) -> dict[str, Any]:
+        """Store a survey definition for the widget (scope ``admin``)."""
         out = app.state.surveys.create(survey)
         cache.bump()
         return out
@@ -168,10 +172,9 @@ def create_app(settings: Settings | None = None, *, workspace: Workspace | None 
         authorize(request, "admin")
         return [k.to_dict() for k in app.state.keys.list()]
 
-    @app.post("/api/keys", tags=["keys"], status_code=201, responses=_ERRORS)
-    def create_key(request: Request, body: KeyCreate) -> dict[str, Any]:
+    @app.post("/api/keys", tags=["keys"], status_code=201, responses=_ERRORS, dependencies=[Depends(admin_only)])
+    def create_key(body: KeyCreate) -> dict[str, Any]:
         """Create a key; the token is in this answer only."""
-        authorize(request, "admin")
         token, key = app.state.keys.create(body.scope, body.name)
         return {**key.to_dict(), "token": token}
 

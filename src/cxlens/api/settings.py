@@ -31,7 +31,7 @@ class Settings(BaseSettings):
                                 "gzip decompression); larger ones get 413.")
     flush_rows: int = Field(10_000, ge=1, description="The writer commits its buffer once it holds this "
                             "many rows ...")
-    flush_ms: float = Field(20.0, ge=0, description="... or once its oldest waiting batch is this many "
+    flush_ms: float = Field(5.0, ge=0, description="... or once its oldest waiting batch is this many "
                             "milliseconds old. A request is answered after the commit holding its rows.")
     cache_entries: int = Field(512, ge=0, description="Query results kept in memory (keyed on the canonical "
                                "query JSON and the data version, which every write bumps).")

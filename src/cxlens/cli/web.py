@@ -61,7 +61,8 @@ def _key_table(rows: list[dict[str, Any]], title: str) -> Table:
     for c in ("key_id", "prefix", "scope", "name", "created_at", "revoked_at"):
         t.add_column(c)
     for r in rows:
-        t.add_row(*[str(r.get(c) or "") for c in ("key_id", "prefix", "scope", "name", "created_at", "revoked_at")])
+        t.add_row(*[str(r.get(c) or "")[:16].replace("T", " ") if c.endswith("_at") else str(r.get(c) or "")
+                    for c in ("key_id", "prefix", "scope", "name", "created_at", "revoked_at")])
     return t
 
 

@@ -7,6 +7,7 @@ placeholder naming the kind, and appear as soon as the kind registers itself.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 from cxlens.web.blocks import (
@@ -131,12 +132,17 @@ def _kind(ctx: PageContext, title: str, q: dict[str, Any], make: Callable[..., d
     return make(title, r, q)
 
 
-def _event_range(ctx: PageContext) -> dict[str, Any]:
-    """The page's date range, or else the span of the events (so demo data from 2022 shows up)."""
+def _event_range(ctx: PageContext, days: int = 28) -> dict[str, Any]:
+    """The page's date range, or else the last ``days`` days of the events (data from 2022 shows up, and a
+    large workspace is not scanned end to end for every block)."""
     if ctx.date_from or ctx.date_to:
         return {}
     span = ctx.span("events")
-    return {"date_range": {"date_from": span[0][:10], "date_to": span[1][:10]}} if span else {}
+    if not span:
+        return {}
+    last = date.fromisoformat(span[1][:10])
+    first = max(date.fromisoformat(span[0][:10]), last - timedelta(days=days - 1))
+    return {"date_range": {"date_from": first.isoformat(), "date_to": last.isoformat()}}
 
 
 @register_page("behaviour", "Behaviour", 30)
@@ -149,7 +155,8 @@ def behaviour(ctx: PageContext) -> dict[str, Any]:
     rng = _event_range(ctx)
     if len(names) >= 2:
         steps = [{"event": e} for e in names[:4]]
-        qf = ctx.scoped({"kind": "funnel", "steps": steps, "conversion_window": {"value": 14, "unit": "day"}})
+        fr = {"date_range": {"from": rng["date_range"]["date_from"], "to": rng["date_range"]["date_to"]}} if rng else {}
+        qf = ctx.scoped({"kind": "funnel", "steps": steps, "conversion_window": {"value": 14, "unit": "day"}, **fr})
         f = ctx.query(qf, scoped=False)
         if f and f.get("steps"):
             blocks.append({"type": "chart", "title": "Funnel: " + " → ".join(names[:4]), "query": qf,
@@ -158,7 +165,7 @@ def behaviour(ctx: PageContext) -> dict[str, Any]:
                                      "series": [{"name": "actors", "data": [s["count"] for s in f["steps"]]}]}})
     if names:
         rq = ctx.scoped({"kind": "retention", "target": {"event": names[0]}, "period": "week",
-                         "total_intervals": 8, **rng})
+                         "total_intervals": 8, **_event_range(ctx, 56)})
         r = ctx.query(rq, scoped=False)
         if r and r.get("rows"):
             x = [f"week {i}" for i in range(len(r["rows"][0]))]
@@ -179,6 +186,11 @@ def behaviour(ctx: PageContext) -> dict[str, Any]:
     blocks.append(bar_block("Events by name", events, "event", query=q))
     qs = {"kind": "count", "table": "sessions", "by": ["converted"]}
     blocks.append(bar_block("Sessions by conversion", ctx.query(qs), "converted", query=qs, horizontal=False))
+    if rng:
+        d = rng["date_range"]
+        blocks.insert(0, {"type": "note", "title": "Range", "message": f"Trends, paths, lifecycle, stickiness "
+                          f"and the funnel cover the last 28 days of data ({d['date_from']} to {d['date_to']}); "
+                          "retention the last 8 weeks. Set from/to to change it."})
     return {"blocks": blocks}
 
 

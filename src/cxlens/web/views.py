@@ -110,7 +110,7 @@ def install_web(app: FastAPI) -> None:
 
     @app.get("/widget.js", include_in_schema=False)
     def widget_js() -> Response:
-        return Response(widget, media_type="application/javascript",
+        return Response(widget, media_type="application/javascript; charset=utf-8",
                         headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"})
 
     def _logged_in(request: Request) -> bool:

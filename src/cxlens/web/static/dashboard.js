@@ -4,7 +4,7 @@
   var COLORS = ["#2f6fdf", "#e4572e", "#17a398", "#f3a712", "#7b5ea7", "#5d6d7e", "#c44569", "#3dc1d3"];
   var charts = [];
 
-  function fmt(v) { return v === null || v === undefined ? "–" : (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2)); }
+  function fmt(v) { return v === null || v === undefined ? "\u2013" : (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2)); }
 
   function band(spec) {
     var series = [];
@@ -17,7 +17,7 @@
         lineStyle: { opacity: 0 }, areaStyle: { color: c, opacity: 0.15 }, tooltip: { show: false } });
       series.push({ name: s.name, type: "line", data: s.data, color: c, symbolSize: 6, connectNulls: true,
         markPoint: { symbol: "diamond", symbolSize: 14, itemStyle: { color: "#d62728" }, label: { show: false },
-          data: s.data.map(function (v, j) { return s.significant[j] ? { coord: [j, v], value: "Δ" } : null; })
+          data: s.data.map(function (v, j) { return s.significant[j] ? { coord: [j, v], value: "\u0394" } : null; })
             .filter(function (x) { return x; }) } });
     });
     return {
@@ -25,8 +25,8 @@
       tooltip: { trigger: "axis", formatter: function (ps) {
         var j = ps[0].dataIndex, out = spec.x[j];
         spec.series.forEach(function (s) {
-          if (s.data[j] !== null) out += "<br>" + s.name + ": <b>" + fmt(s.data[j]) + "</b> (" + fmt(s.low[j]) + " … " +
-            fmt(s.high[j]) + ", n = " + s.n[j] + ")" + (s.significant[j] ? " ◆ significant change" : "");
+          if (s.data[j] !== null) out += "<br>" + s.name + ": <b>" + fmt(s.data[j]) + "</b> (" + fmt(s.low[j]) + " \u2026 " +
+            fmt(s.high[j]) + ", n = " + s.n[j] + ")" + (s.significant[j] ? " \u25c6 significant change" : "");
         });
         return out; } },
       legend: { data: spec.series.map(function (s) { return s.name; }), top: 0, type: "scroll" },
@@ -81,7 +81,7 @@
   }
 
   function lines(spec) {
-    var pct = function (v) { return v === null || v === undefined ? "–" : (v * 100).toFixed(1) + "%"; };
+    var pct = function (v) { return v === null || v === undefined ? "\u2013" : (v * 100).toFixed(1) + "%"; };
     return { color: COLORS, tooltip: { trigger: "axis", valueFormatter: spec.percent ? pct : undefined },
       legend: { type: "scroll", top: 0 }, grid: { left: 52, right: 20, top: 34, bottom: 30 },
       xAxis: { type: "category", data: spec.x, boundaryGap: !!spec.bars },

@@ -72,7 +72,7 @@
       r.timestamp = new Date().toISOString(); return r; }
     var score = { question: s.question_type, question_type: s.question_type, scale_min: s.scale_min, scale_max: s.scale_max };
     function close() { if (box.parentNode) box.parentNode.removeChild(box); }
-    var x = el("button", { "class": "x", "aria-label": "close" }, "×");
+    var x = el("button", { "class": "x", "aria-label": "close" }, "\u00d7");
     x.onclick = function () { close(); post([row(Object.assign({ status: "dismissed" }, score))]); };
     box.appendChild(x);
     box.appendChild(el("p", {}, s.question));

@@ -42,6 +42,7 @@ def need_chromium() -> None:
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    need_chromium()  # before Playwright tries to launch anything
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": ARGS}
 
 

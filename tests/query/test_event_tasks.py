@@ -132,6 +132,12 @@ def test_small_samples_warn_about_coverage() -> None:
     assert r.ci_high == 9 and r.warnings and r.extra["coverage"] < 0.95
 
 
+def test_tiny_samples_still_bracket_the_estimate() -> None:
+    # found by hypothesis: n = 2, p99 -- the binomial ranks were (2, 2) while the estimate lies below x_(2)
+    r = percentile_ci([0.99, 1.0], 99)
+    assert r.ci_low <= r.estimate <= r.ci_high and r.extra["ranks"] == (1, 2)
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.floats(0, 1e4, allow_nan=False), min_size=1, max_size=80), st.sampled_from([50, 75, 95, 99]))
 def test_interval_contains_the_estimate(values: list[float], pct: int) -> None:

@@ -35,7 +35,8 @@ def percentile_ranks(n: int, q: float, confidence: float = 0.95) -> tuple[int, i
     Returns
     -------
     l, u : int
-        Ranks clipped to ``1..n`` (clipping lowers the coverage, which is returned).
+        Ranks clipped to ``1..n`` (clipping lowers the coverage, which is returned), never narrower than the
+        two order statistics around the :func:`numpy.percentile` estimate.
     coverage : float
         ``P(l <= B <= u - 1)``, ``B ~ Binomial(n, q)``: the probability that ``[x_(l), x_(u)]`` covers the
         population quantile.
@@ -48,6 +49,11 @@ def percentile_ranks(n: int, q: float, confidence: float = 0.95) -> tuple[int, i
         j -= 1
     lo = j + 1
     hi = int(st.binom.ppf(1.0 - alpha / 2.0, n, q)) + 1
+    # in very small samples the ranks can miss the interpolated estimate (position (n - 1) q, 0-based, as
+    # numpy.percentile): widen them to the two order statistics it lies between
+    h = (n - 1) * q
+    lo = min(lo, math.floor(h) + 1)
+    hi = max(hi, math.ceil(h) + 1)
     lo_c, hi_c = max(lo, 1), min(hi, n)
     return lo_c, hi_c, float(st.binom.cdf(hi_c - 1, n, q) - st.binom.cdf(lo_c - 1, n, q))
 

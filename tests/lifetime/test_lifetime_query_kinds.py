@@ -194,3 +194,9 @@ def test_summary_row_order_free_and_equal_to_pandas(seed: int, n: int) -> None:
     for col in ("frequency", "recency", "T", "monetary_value"):
         np.testing.assert_allclose(s[col], ref[col].to_numpy(), atol=1e-9)
     assert np.all(s["recency"] <= s["T"]) and np.all(s["frequency"] >= 0)
+
+
+def test_too_long_horizon_is_a_clear_error(ws) -> None:
+    with pytest.raises(CxlensError, match="horizon"):
+        ws.query({"kind": "clv", "calibration_end": "2023-09-30", "time_unit": "day", "horizon": 1e9,
+                  "discount_period": "day", "limit": 0})

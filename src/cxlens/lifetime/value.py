@@ -22,6 +22,9 @@ __all__ = ["discounted_value"]
 
 ArrayLike = Any
 
+_MAX_STEPS = 100_000  # discounting periods in one forecast
+_MAX_CELLS = 20_000_000  # periods x customers evaluated at once (~160 MB of float64)
+
 
 def discounted_value(
     transaction_model: Any,
@@ -70,6 +73,12 @@ def discounted_value(
     age = as_float_array(T, "T")
     spend = np.broadcast_to(np.asarray(expected_spend, dtype=np.float64), x.shape)
     k = max(1, math.ceil(horizon / step - 1e-9))
+    if k > _MAX_STEPS or k * max(x.size, 1) > _MAX_CELLS:
+        raise CxlensInputError(
+            f"horizon {horizon:g} is {k:,} discounting periods for {x.size:,} customers, too many to evaluate; "
+            "use a shorter horizon or a longer discounting period",
+            value=horizon,
+        )
     grid = np.minimum(np.arange(1, k + 1, dtype=np.float64) * step, horizon)
     cum = np.asarray(
         transaction_model.conditional_expected_number_of_purchases_up_to_time(

@@ -200,3 +200,24 @@ def test_too_long_horizon_is_a_clear_error(ws) -> None:
     with pytest.raises(CxlensError, match="horizon"):
         ws.query({"kind": "clv", "calibration_end": "2023-09-30", "time_unit": "day", "horizon": 1e9,
                   "discount_period": "day", "limit": 0})
+
+
+def test_churn_from_events_and_subscriptions_by_account() -> None:
+    w = cxlens.Workspace()
+    w.add("events", [
+        {"distinct_id": "u1", "event": "login", "timestamp": "2024-01-01"},
+        {"distinct_id": "u1", "event": "login", "timestamp": "2024-01-05"},
+        {"distinct_id": "u2", "event": "login", "timestamp": "2024-01-01"},
+        {"distinct_id": "u2", "event": "login", "timestamp": "2024-03-01"},
+    ])
+    r = w.query({"kind": "churn", "table": "events", "inactivity_days": 30, "at": [4, 60]})
+    # u1: last activity 2024-01-05, 56 days before the end (2024-03-01) -> churned at 4 days; u2 censored at 60
+    assert (r["customers"], r["churned"], r["observation_end"]) == (2, 1, "2024-03-01")
+    assert [x["survival"] for x in r["survival"]["survival_at"]] == [0.5, 0.5]
+    w.add("persons", [{"id": "p1", "distinct_ids": ["u1"], "account_id": "acme", "start": "2024-01-01",
+                       "end": "2024-02-01"},
+                      {"id": "p2", "distinct_ids": ["u2"], "account_id": "globex", "start": "2024-01-01"}])
+    s = w.query({"kind": "churn", "source": "subscriptions", "start": "start", "end": "end", "by": "account",
+                 "observation_end": "2024-03-01"})
+    assert set(s["groups"]) == {"acme", "globex"} and s["churned"] == 1
+    w.close()

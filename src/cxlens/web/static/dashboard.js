@@ -20,6 +20,25 @@
           data: s.data.map(function (v, j) { return s.significant[j] ? { coord: [j, v], value: "\u0394" } : null; })
             .filter(function (x) { return x; }) } });
     });
+    spec.series.forEach(function (s, i) {
+      // an isolated point has no band to draw: show its interval as an error bar
+      var lone = s.data.map(function (v, j) {
+        return v !== null && (j === 0 || s.data[j - 1] === null) && (j === s.data.length - 1 || s.data[j + 1] === null);
+      });
+      if (!lone.some(function (x) { return x; })) return;
+      series.push({ type: "custom", name: s.name + " interval", silent: true, tooltip: { show: false }, z: 3,
+        itemStyle: { color: COLORS[i % COLORS.length] },
+        renderItem: function (params, api) {
+          var x = api.value(0), lo = api.coord([x, api.value(1)]), hi = api.coord([x, api.value(2)]);
+          var st = { stroke: COLORS[i % COLORS.length], lineWidth: 2 };
+          return { type: "group", children: [
+            { type: "line", shape: { x1: lo[0], y1: lo[1], x2: hi[0], y2: hi[1] }, style: st },
+            { type: "line", shape: { x1: lo[0] - 6, y1: lo[1], x2: lo[0] + 6, y2: lo[1] }, style: st },
+            { type: "line", shape: { x1: hi[0] - 6, y1: hi[1], x2: hi[0] + 6, y2: hi[1] }, style: st }] };
+        },
+        data: s.data.map(function (v, j) { return lone[j] ? [j, s.low[j], s.high[j]] : null; })
+          .filter(function (x) { return x; }) });
+    });
     return {
       color: COLORS, grid: { left: 48, right: 16, top: 30, bottom: 40 },
       tooltip: { trigger: "axis", formatter: function (ps) {
@@ -122,7 +141,9 @@
       var make = KINDS[b.chart.kind];
       if (!el || !make) return;
       var c = echarts.init(el, null, { renderer: "canvas" });
-      c.setOption(make(b.chart));
+      var option = make(b.chart);
+      option.animation = false;  // charts are complete at once (screenshots, printed reports)
+      c.setOption(option);
       el.setAttribute("data-rendered", b.chart.kind);
       charts.push(c);
     });

@@ -23,7 +23,7 @@ _cache: dict[tuple[str, bool], dict[str, Any]] = {}
 def _eval(shared_data, embeddings: bool) -> dict[str, Any]:
     key = (str(shared_data), embeddings)
     if key not in _cache:
-        _cache[key] = evaluate(shared_data, embeddings=embeddings)
+        _cache[key] = evaluate(shared_data, embeddings=embeddings, only=["uci", "fft", "maalej"])
     return _cache[key]
 
 

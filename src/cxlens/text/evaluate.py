@@ -29,13 +29,26 @@ from typing import Any
 import numpy as np
 
 from cxlens.text import _data as D
-from cxlens.text.features import embed, embeddings_available
+from cxlens.text.features import embed as _embed_model
+from cxlens.text.features import embeddings_available
 from cxlens.text.heads import make_tfidf
 
 __all__ = ["SPLIT_SEED", "evaluate"]
 
 SPLIT_SEED = 1000
 Stage = Callable[[str], None]
+_memo: dict[str, np.ndarray] = {}
+
+
+def embed(texts: list[str]) -> np.ndarray:
+    """Embeddings memoised by text within the process: the blocks share many sentences (the two UCI
+    readings, repeated runs), and embedding is the slow part of an evaluation."""
+    todo = list(dict.fromkeys(t for t in texts if t not in _memo))
+    if todo:
+        _memo.update(zip(todo, _embed_model(todo), strict=True))
+    if not texts:
+        return np.zeros((0, 384), dtype=np.float32)
+    return np.vstack([_memo[t] for t in texts])
 
 
 def _skip(reason: str) -> dict[str, Any]:

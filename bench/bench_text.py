@@ -7,7 +7,7 @@ the FFT copy bundled with cxlens), replicated in order to N rows. Each stage run
 its peak memory (ru_maxrss) is its own; "rss +" is the peak above the process after loading the texts.
 
 Stages: VADER compound on every row; the TF-IDF sentiment head; MiniLM embeddings of ``--embed-rows`` rows
-(every row, duplicates included: raw model throughput); NMF themes (10) with summary; and the query path on
+(each distinct text once, as the product does); NMF themes (10) with summary; and the query path on
 a workspace (import, ``sentiment`` query that scores each distinct text once and stores the scores,
 ``themes`` query with VADER sentiment from the stored scores).
 """
@@ -72,7 +72,7 @@ def _stage(name: str, rows: int, embed_rows: int, q: mp.Queue) -> None:
         t0 = time.perf_counter()
         embed(sub)
         n = len(sub)
-        note = "model load excluded"
+        note = f"{len(set(sub)):,} distinct texts embedded (each once); model load excluded"
     elif name == "nmf":
         from cxlens.text.themes import discover_themes, theme_summary
 

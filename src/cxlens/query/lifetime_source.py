@@ -45,6 +45,7 @@ __all__ = [
     "opportunity_summary",
     "parse_day",
     "rft_summary",
+    "rft_summary_select",
     "transaction_bounds",
 ]
 
@@ -196,6 +197,44 @@ def _if(cond: exp.Expression, true: exp.Expression, false: exp.Expression | None
     return exp.If(this=cond, true=true, false=false) if false is not None else exp.If(this=cond, true=true)
 
 
+def rft_summary_select(src: TransactionSource, identities: bool, calibration_end: date,
+                       observation_end: date | None) -> exp.Select:
+    """The one query behind :func:`rft_summary` (dialect-neutral sqlglot; see the module docstring).
+
+    Parameters
+    ----------
+    src : TransactionSource
+    identities : bool
+        Whether customers are resolved through the identity map.
+    calibration_end, observation_end : date
+        Last calibration day and last hold-out day (``None``: no hold-out columns).
+
+    Returns
+    -------
+    sqlglot.exp.Select
+        Columns ``customer``, ``first_day``, ``last_day``, ``n_days``, ``spend``, ``first_amount`` and, with
+        ``observation_end``, ``n_hold`` and ``spend_hold``.
+    """
+    cal = day_literal(calibration_end)
+    day, amt = exp.column("day"), exp.column("amount")
+    in_cal = exp.LTE(this=day, expression=cal)
+    one, zero = exp.Literal.number(1), exp.Literal.number(0)
+    aggs = [
+        exp.column("customer"),
+        exp.Min(this=day).as_("first_day"),
+        exp.Max(this=_if(in_cal, day)).as_("last_day"),
+        exp.Sum(this=_if(in_cal, one, zero)).as_("n_days"),
+        exp.Sum(this=_if(in_cal, amt)).as_("spend"),
+        exp.ArgMin(this=amt, expression=day).as_("first_amount"),
+    ]
+    if observation_end is not None:
+        aggs += [exp.Sum(this=_if(exp.not_(in_cal), one, zero)).as_("n_hold"),
+                 exp.Sum(this=_if(exp.not_(in_cal), amt)).as_("spend_hold")]
+    return select(*aggs).from_(_occasions(src, identities, observation_end or calibration_end).subquery("o")) \
+        .group_by(exp.column("customer")).having(exp.LTE(this=exp.Min(this=day), expression=cal)) \
+        .order_by(exp.column("customer"))
+
+
 def rft_summary(ws: Workspace, src: TransactionSource, calibration_end: date, observation_end: date | None,
                 time_unit: str) -> dict[str, np.ndarray]:
     """Per-customer BG/NBD inputs and hold-out counts, computed in one SQL query.
@@ -220,25 +259,7 @@ def rft_summary(ws: Workspace, src: TransactionSource, calibration_end: date, ob
         by customer.
     """
     unit = UNIT_DAYS[time_unit]
-    cal = day_literal(calibration_end)
-    day, amt = exp.column("day"), exp.column("amount")
-    in_cal = exp.LTE(this=day, expression=cal)
-    one, zero = exp.Literal.number(1), exp.Literal.number(0)
-    aggs = [
-        exp.column("customer"),
-        exp.Min(this=day).as_("first_day"),
-        exp.Max(this=_if(in_cal, day)).as_("last_day"),
-        exp.Sum(this=_if(in_cal, one, zero)).as_("n_days"),
-        exp.Sum(this=_if(in_cal, amt)).as_("spend"),
-        exp.ArgMin(this=amt, expression=day).as_("first_amount"),
-    ]
-    if observation_end is not None:
-        aggs += [exp.Sum(this=_if(exp.not_(in_cal), one, zero)).as_("n_hold"),
-                 exp.Sum(this=_if(exp.not_(in_cal), amt)).as_("spend_hold")]
-    sel = select(*aggs).from_(_occasions(src, has_identities(ws), observation_end or calibration_end)
-                              .subquery("o")) \
-        .group_by(exp.column("customer")).having(exp.LTE(this=exp.Min(this=day), expression=cal)) \
-        .order_by(exp.column("customer"))
+    sel = rft_summary_select(src, has_identities(ws), calibration_end, observation_end)
     t = ws.store.execute(sel)
     if t.num_rows == 0:
         raise QueryError(f"no customer made a first purchase on or before calibration_end "

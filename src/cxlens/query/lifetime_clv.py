@@ -115,6 +115,7 @@ class ClvQuery(TransactionSource):
     penalizer: float = Field(0.0, ge=0)
     confidence: float = Field(0.95, gt=0.5, lt=1)
     by: str | None = Field(None, description="segments: nps, rfm, account, role or person.<property>")
+    interval: Literal["t", "bootstrap"] = Field("t", description="interval of the segment means")
     sort: Literal["customer", "clv", "expected_purchases", "p_alive"] = "customer"
     limit: int | None = Field(None, ge=0, description="customers to list (default all; 0: none)")
 
@@ -349,7 +350,7 @@ def _continuous(ws: Workspace, q: ClvQuery, cal: date | None, obs: date | None, 
         out["by"] = q.by
         out["warnings"] += segment_warnings(labels, q.by)
         out["segments"] = compare_segments(labels, values, q.confidence, sums=("clv",), order=RFM_ORDER,
-                                           bounds=BOUNDS)
+                                           bounds=BOUNDS, interval=q.interval)
         cols["segment"] = labels
     return cols
 

@@ -47,6 +47,7 @@ class RfmQuery(TransactionSource):
     discount_rate: float = Field(0.01, gt=-1, description="per month")
     margin: float = Field(1.0, gt=0)
     confidence: float = Field(0.95, gt=0.5, lt=1)
+    interval: Literal["t", "bootstrap"] = Field("t", description="interval of the segment means")
     sort: Literal["customer", "monetary", "frequency", "recency_days"] = "customer"
     limit: int | None = Field(None, ge=0, description="customers to list (default all; 0: none)")
 
@@ -96,7 +97,8 @@ def run_rfm(ws: Workspace, q: RfmQuery) -> dict[str, Any]:
         df["clv"] = values["clv"]
         df["p_alive"] = values["p_alive"]
         out["by_segment"] = compare_segments(df["segment"].to_numpy(dtype=object), values, q.confidence,
-                                             sums=("clv",), order=RFM_ORDER, bounds=BOUNDS)
+                                             sums=("clv",), order=RFM_ORDER, bounds=BOUNDS,
+                                             interval=q.interval)
         out["clv_model"] = q.clv_model
         out["clv_params"] = clv["params"]
     view = df if q.sort == "customer" else df.sort_values(q.sort, ascending=q.sort == "recency_days",

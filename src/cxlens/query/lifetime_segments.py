@@ -12,10 +12,11 @@ the same identity map:
 * ``"rfm"`` - the RFM segment (computed by the calling kind from its own summary).
 
 Comparisons: per segment the mean of each value (CLV, P(alive), ...) with a t interval
-(:func:`cxlens.stats.mean_ci`; CLV is skewed, but the segments compared here hold hundreds of customers, where
-the t interval of a mean is accurate), Welch t-tests for every pair of segments corrected with Holm
-(:func:`cxlens.stats.welch_t`, :func:`cxlens.stats.adjust_pvalues`), and a Kruskal-Wallis rank test across
-all segments (``scipy.stats.kruskal``), which does not assume normal values.
+(:func:`cxlens.stats.mean_ci`; CLV is skewed, but with hundreds of customers per segment the t interval of a
+mean is accurate) or, with ``interval: "bootstrap"``, a seeded percentile bootstrap (scipy); Welch t-tests
+for every pair of segments corrected with Holm (:func:`cxlens.stats.welch_t`,
+:func:`cxlens.stats.adjust_pvalues`), and a Kruskal-Wallis rank test across all segments
+(``scipy.stats.kruskal``), which does not assume normal values.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from cxlens.store.sql import field
 if TYPE_CHECKING:
     from cxlens.workspace import Workspace
 
-__all__ = ["NPS_ORDER", "compare_segments", "nps_groups", "person_segments", "segment_labels", "segment_warnings"]
+__all__ = ["NPS_ORDER", "bootstrap_mean_ci", "compare_segments", "nps_groups", "person_segments",
+           "segment_labels", "segment_warnings"]
 
 NPS_ORDER = ("promoter", "passive", "detractor", "no_answer")
 
@@ -128,6 +130,19 @@ def segment_labels(ws: Workspace, customers: np.ndarray, by: str, custom_custome
     raise QueryError(f"unknown by {by!r}; use 'nps', 'rfm', 'account', 'role' or 'person.<property>'")
 
 
+def bootstrap_mean_ci(values: np.ndarray, confidence: float = 0.95, seed: int = 0,
+                      n_resamples: int = 2000) -> tuple[float, float]:
+    """Percentile-bootstrap interval of a mean (``scipy.stats.bootstrap``, seeded, so results repeat).
+
+    The percentile method is used rather than BCa: BCa's jackknife needs n x n work, too much for segments of
+    tens of thousands of customers.
+    """
+    res = st.bootstrap((np.asarray(values, dtype=np.float64),), np.mean, confidence_level=confidence,
+                       n_resamples=n_resamples, method="percentile", vectorized=True, batch=200,
+                       random_state=np.random.default_rng(seed))
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
 def segment_warnings(labels: np.ndarray, by: str) -> list[str]:
     """Caveats about a segmentation, e.g. no customer could be matched to an NPS answer."""
     if by == "nps" and np.all(labels == "no_answer"):
@@ -151,7 +166,8 @@ def _order(labels: np.ndarray, order: list[str] | None) -> list[str]:
 
 def compare_segments(labels: np.ndarray, values: dict[str, np.ndarray], confidence: float = 0.95,
                      sums: tuple[str, ...] = (), order: list[str] | None = None,
-                     bounds: dict[str, tuple[float, float]] | None = None) -> dict[str, Any]:
+                     bounds: dict[str, tuple[float, float]] | None = None, interval: str = "t",
+                     seed: int = 0) -> dict[str, Any]:
     """Per-segment means with t intervals, pairwise Welch tests (Holm) and a Kruskal-Wallis test per value.
 
     Parameters
@@ -167,7 +183,11 @@ def compare_segments(labels: np.ndarray, values: dict[str, np.ndarray], confiden
     order : list of str, optional
         Display order of the segments (default: NPS order, else by size).
     bounds : dict, optional
-        Range of a value (e.g. ``(0, 1)`` for probabilities); its intervals are clipped to it.
+        Range of a value (e.g. ``(0, 1)`` for probabilities); its t intervals are clipped to it.
+    interval : {"t", "bootstrap"}
+        Interval of each segment mean: t, or a seeded percentile bootstrap (:func:`bootstrap_mean_ci`).
+    seed : int
+        Seed of the bootstrap.
 
     Returns
     -------
@@ -188,7 +208,10 @@ def compare_segments(labels: np.ndarray, values: dict[str, np.ndarray], confiden
             s = MeanStat.from_values(vals)
             stats_by[k][g] = s
             r = mean_ci(s, confidence, metric=k, bounds=bounds.get(k))
-            row[k] = {"mean": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high, "n": r.n}
+            lo, hi = r.ci_low, r.ci_high
+            if interval == "bootstrap" and vals.size >= 2 and np.ptp(vals) > 0:
+                lo, hi = bootstrap_mean_ci(vals, confidence, seed)
+            row[k] = {"mean": r.estimate, "ci_low": lo, "ci_high": hi, "n": r.n}
             if k in sums:
                 row[k]["total"] = float(vals.sum())
         segs.append(row)
@@ -218,5 +241,5 @@ def compare_segments(labels: np.ndarray, values: dict[str, np.ndarray], confiden
             tests[k] = {"test": "kruskal-wallis", "statistic": float(h.statistic), "p_value": float(h.pvalue),
                         "groups": len(samples)}
     return json_safe({"segments": segs, "comparisons": comparisons, "tests": tests,
-                      "method": "t intervals; Welch t per pair with Holm correction; Kruskal-Wallis across "
-                                "segments"})
+                      "method": f"{'percentile bootstrap' if interval == 'bootstrap' else 't'} intervals; Welch "
+                                "t per pair with Holm correction; Kruskal-Wallis across segments"})

@@ -93,6 +93,7 @@ def clv(
     discount_period: Annotated[str, typer.Option(help="day, week, month, quarter or year.")] = "month",
     margin: Annotated[float, typer.Option(help="Share of spend that is profit.")] = 1.0,
     by: Annotated[str | None, typer.Option(help="Segments: nps, rfm, account, role or person.<property>.")] = None,
+    interval: Annotated[str, typer.Option(help="Segment intervals: t or bootstrap.")] = "t",
     customer: Annotated[str | None, typer.Option(help="Column or property naming the customer.")] = None,
     period: Annotated[str, typer.Option(help="BG/BB: opportunity period.")] = "year",
     top: Annotated[int, typer.Option(help="Customers with the highest CLV to list.")] = 10,
@@ -105,7 +106,7 @@ def clv(
     q = parse_query({"kind": "clv", "model": model, "calibration_end": calibration_end,
                      "observation_end": observation_end, "time_unit": unit, "horizon": horizon,
                      "discount_rate": discount_rate, "discount_period": discount_period, "margin": margin,
-                     "by": by, "customer": customer, "opportunity_period": period,
+                     "by": by, "interval": interval, "customer": customer, "opportunity_period": period,
                      "sort": "clv", "limit": None if as_json else top})
     with _open(ctx) as ws, Progress(TextColumn("[bold]clv[/] {task.description}"), BarColumn(),
                                     TimeElapsedColumn(), console=err, transient=True, disable=as_json) as bar:
@@ -238,11 +239,12 @@ def rfm(
                                                          "and churn by segment.")] = False,
     horizon: Annotated[float, typer.Option(help="CLV horizon in weeks.")] = 39,
     model: Annotated[str, typer.Option(help="--clv purchase model: bgnbd, mbgnbd or pareto_nbd.")] = "bgnbd",
+    interval: Annotated[str, typer.Option(help="--clv segment intervals: t or bootstrap.")] = "t",
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """RFM scores and segments (champions, loyal, at risk, ...); with --clv, CLV and churn per segment."""
     q = {"kind": "rfm", "as_of": as_of, "monetary": monetary, "with_clv": with_clv, "horizon": horizon,
-         "clv_model": model, "limit": None if as_json else 0}
+         "clv_model": model, "interval": interval, "limit": None if as_json else 0}
     with _open(ctx) as ws, err.status("scoring …", spinner="dots") if not as_json else _Null():
         res = ws.query(q)
     if as_json:

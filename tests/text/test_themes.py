@@ -98,3 +98,15 @@ def test_group_shares_order_invariant_and_index_input() -> None:
     assert a["groups"] == {"x": 4, "y": 3}  # None left out
     with pytest.raises(CxlensInputError, match="not present"):
         theme_shares_by_group(assign, g, compare=("x", "z"))
+
+
+def test_embedding_themes_recover_planted_topics() -> None:
+    pytest.importorskip("sentence_transformers")
+    m = discover_themes(DOCS, 3, method="embedding")
+    assert m.method == "embedding"
+    a = m.assignment.reshape(5, 12)
+    groups = [set(a[:, 0:4].ravel()), set(a[:, 4:8].ravel()), set(a[:, 8:12].ravel())]
+    assert all(len(g) == 1 for g in groups) and len(set.union(*groups)) == 3
+    assert np.all(m.weights >= 0)
+    with pytest.raises(CxlensInputError, match="unknown theme method"):
+        discover_themes(DOCS, 3, method="lda")

@@ -86,6 +86,8 @@ def themes_cmd(
     source: SourceOpt = "responses",
     n: Annotated[int, typer.Option("--n", "-n", help="Number of themes to discover.")] = 8,
     taxonomy: Annotated[str | None, typer.Option(help="Name of a stored taxonomy.")] = None,
+    method_themes: Annotated[str, typer.Option("--method", help="nmf (TF-IDF) or embedding (k-means on "
+                                                                "MiniLM embeddings).")] = "nmf",
     question: QuestionOpt = [],  # noqa: B006
     period: PeriodOpt = None,
     compare: Annotated[str | None, typer.Option(help="nps, sentiment, or a column whose first two values "
@@ -96,6 +98,7 @@ def themes_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     q: dict[str, Any] = {"kind": "themes", "source": source, "n_themes": n, "taxonomy": taxonomy,
+                         "method": method_themes,
                          "question": question or None, "period": period, "compare": compare,
                          "theme": theme or None, "quotes": quotes, "sentiment_method": method}
     with _open(ctx) as ws, _spinner(f"finding themes in {source}") as prog:

@@ -59,6 +59,8 @@ class ThemesQuery(_TextQuery):
 
     kind: str = "themes"
     n_themes: int = Field(8, ge=1, le=100)
+    method: Literal["nmf", "embedding"] = Field("nmf", description="theme discovery: NMF on TF-IDF or k-means "
+                                                                   "on sentence embeddings ([text] extra)")
     taxonomy: str | None = Field(None, description="name of a stored taxonomy (default: discover with NMF)")
     sentiment_method: Literal["vader", "tfidf", "embedding"] | None = "vader"
     quotes: int = Field(3, ge=0, le=20)

@@ -32,9 +32,9 @@ def _membership(ws: Workspace, q: ThemesQuery, texts: list[str]) -> tuple[np.nda
 
         tax = load_taxonomy(ws.store, q.taxonomy)
         return tax.classify(texts), tax.names, {"method": f"taxonomy:{tax.name}"}
-    model = discover_themes(texts, q.n_themes)
+    model = discover_themes(texts, q.n_themes, method=q.method)
     M = model.assignment[:, None] == np.arange(model.n_themes)[None, :]
-    return M, model.labels, {"method": "nmf", "top_terms": model.top_terms, "weights": model.weights,
+    return M, model.labels, {"method": q.method, "top_terms": model.top_terms, "weights": model.weights,
                              "unassigned": int((model.assignment < 0).sum())}
 
 

@@ -65,17 +65,23 @@ class ThemeModel:
         return len(self.labels)
 
 
-def discover_themes(texts: Sequence[str | None], n_themes: int = 8, *, n_terms: int = 8,
+def discover_themes(texts: Sequence[str | None], n_themes: int = 8, *, method: str = "nmf", n_terms: int = 8,
                     max_features: int = 20_000, stop_words: list[str] | None = None,
-                    random_state: int = 0) -> ThemeModel:
-    """Find ``n_themes`` themes in ``texts`` without labels (NMF on TF-IDF).
+                    random_state: int = 0, embeddings: np.ndarray | None = None) -> ThemeModel:
+    """Find ``n_themes`` themes in ``texts`` without labels.
+
+    ``method="nmf"``: NMF on TF-IDF. ``method="embedding"``: k-means on MiniLM sentence embeddings (``[text]``
+    extra), each cluster labelled by its most distinctive TF-IDF terms (cluster mean minus corpus mean), text
+    weight = cosine similarity to the cluster centre.
 
     Parameters
     ----------
     texts : sequence of str
         Open-text answers, tickets or reviews (``None`` and blanks get no theme).
     n_themes : int
-        Number of themes (NMF components); capped at the number of distinct terms.
+        Number of themes (NMF components or clusters); capped at the number of distinct terms.
+    method : {"nmf", "embedding"}
+        How themes are found.
     n_terms : int
         Top terms kept per theme.
     max_features : int
@@ -92,6 +98,8 @@ def discover_themes(texts: Sequence[str | None], n_themes: int = 8, *, n_terms: 
 
     if n_themes < 1:
         raise CxlensInputError(f"n_themes must be at least 1 (got {n_themes})", field="n_themes")
+    if method not in ("nmf", "embedding"):
+        raise CxlensInputError(f"unknown theme method {method!r}; use 'nmf' or 'embedding'", field="method")
     docs = pd.Series(list(texts), dtype="string").fillna("")
     n = len(docs)
     nonblank = int((docs.str.strip() != "").sum())
@@ -107,6 +115,8 @@ def discover_themes(texts: Sequence[str | None], n_themes: int = 8, *, n_terms: 
         raise CxlensInputError(f"no terms to build themes from ({e})", field="texts") from None
     terms = np.asarray(vec.get_feature_names_out(), dtype=object)
     k = int(min(n_themes, X.shape[1], nonblank))
+    if method == "embedding":
+        return _embedding_themes(docs, X, terms, k, n_terms, random_state, embeddings)
     nmf = NMF(n_components=k, init="nndsvda", random_state=random_state, max_iter=400)
     W = nmf.fit_transform(X)
     H = nmf.components_
@@ -117,6 +127,32 @@ def discover_themes(texts: Sequence[str | None], n_themes: int = 8, *, n_terms: 
     assign = np.where(W.max(axis=1) > 0, W.argmax(axis=1), -1)
     return ThemeModel(labels, top_terms, assign, W, info={"n_texts": n, "n_terms": int(X.shape[1]),
                                                          "reconstruction_err": float(nmf.reconstruction_err_)})
+
+
+def _embedding_themes(docs: pd.Series, X: Any, terms: np.ndarray, k: int, n_terms: int, random_state: int,
+                      embeddings: np.ndarray | None) -> ThemeModel:
+    from sklearn.cluster import KMeans
+
+    from cxlens.text.features import embed
+
+    blank = (docs.str.strip() == "").to_numpy()
+    E = embed(docs.tolist()) if embeddings is None else np.asarray(embeddings, dtype=np.float32)
+    keep = np.flatnonzero(~blank)
+    km = KMeans(n_clusters=k, n_init=4, random_state=random_state).fit(E[keep])
+    assign = np.full(len(docs), -1)
+    assign[keep] = km.labels_
+    centres = km.cluster_centers_ / np.maximum(np.linalg.norm(km.cluster_centers_, axis=1, keepdims=True), 1e-12)
+    W = np.zeros((len(docs), k))
+    W[keep] = np.clip(E[keep] @ centres.T, 0, None)
+    onehot = (assign[keep][:, None] == np.arange(k)[None, :]).astype(np.float64)
+    sizes = np.maximum(onehot.sum(axis=0), 1)
+    mean_in = (onehot.T @ X[keep]) / sizes[:, None]  # clusters x terms, one sparse product
+    lift = np.asarray(mean_in - X[keep].mean(axis=0))
+    top = np.argsort(-lift, axis=1)[:, :n_terms]
+    top_terms = [terms[row].tolist() for row in top]
+    labels = [" / ".join(([w for w in t if w not in _KEEP] or t)[:3]) for t in top_terms]
+    return ThemeModel(labels, top_terms, assign, W, method="embedding",
+                      info={"n_texts": len(docs), "n_terms": int(X.shape[1]), "inertia": float(km.inertia_)})
 
 
 def pick_quotes(docs: np.ndarray, members: np.ndarray, strength: np.ndarray | None, n: int,

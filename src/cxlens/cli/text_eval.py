@@ -35,7 +35,9 @@ def _f(v: float | None, d: int = 3) -> str:
 def render_eval(res: dict[str, Any]) -> None:
     """Print every block of an :func:`cxlens.text.evaluate` result."""
     v = res.get("vader")
-    if v and not _skipped("VADER", v):
+    if v and all(v[k].get("status") == "skipped" for k in ("tweets", "amazon_snippets")):
+        _skipped("VADER", {"status": "skipped", "reason": v["tweets"]["reason"]})
+    elif v and not _skipped("VADER", v):
         t = Table(title="VADER compound vs mean human rating (Pearson r)")
         for c in ("set", "n", "r"):
             t.add_column(c, justify="left" if c == "set" else "right")

@@ -90,7 +90,11 @@ def create_app(settings: Settings | None = None, *, workspace: Workspace | None 
     """
     settings = settings or Settings()
     own = workspace is None
-    ws = workspace if workspace is not None else Workspace(settings.db)
+    if workspace is None:
+        from cxlens.store.duckdb import DuckDBStore
+
+        workspace = Workspace(settings.db, store=DuckDBStore(settings.db, threads=settings.threads or None))
+    ws = workspace
     cache = QueryCache(ws, settings.cache_entries)
     writer = IngestWriter(ws, flush_rows=settings.flush_rows, flush_ms=settings.flush_ms, on_commit=cache.bump)
 

@@ -106,3 +106,9 @@ def test_registering_a_new_kind() -> None:
             register_query("ping_test", PingQuery)(run)
     finally:
         del QUERY_KINDS["ping_test"]
+
+
+@pytest.mark.parametrize("value", [None, "abc", True, [1, 2], float("nan")])
+def test_numeric_filter_needs_a_number(ws: cxlens.Workspace, value: object) -> None:
+    with pytest.raises(QueryError, match="filter on 'a'"):
+        ws.query({"kind": "count", "filters": [{"key": "a", "operator": "gt", "value": value}]})

@@ -18,12 +18,9 @@ pytestmark = pytest.mark.slow
 
 ADMIN: dict[str, str] = {}
 
-# Defects schemathesis found in code outside the web app (reported; each has a strict xfail test below, so
-# the fix shows up as an XPASS failure and this list must then shrink). Any other 5xx fails the test.
-KNOWN_UPSTREAM = (
-    ("TypeError", "float() argument must be"),  # cxlens/store/sql.py: gt/gte/lt/lte accept non-numbers
-    ("NotImplementedException", "Unknown TimeZone ''"),  # query/_events.py zone(): '' accepted
-)
+# Defects schemathesis found in code outside the web app; each was fixed and has a regression test below.
+# Any 5xx fails the test.
+KNOWN_UPSTREAM: tuple[tuple[str, str], ...] = ()
 
 
 @pytest.fixture(scope="module")
@@ -82,15 +79,11 @@ def client() -> Iterator[TestClient]:
     ws.close()
 
 
-@pytest.mark.xfail(strict=True, reason="upstream: cxlens.store.sql.Filter accepts a non-number for gt/gte/lt/lte "
-                                       "and filter_expr raises TypeError (500); should be a 400 naming the filter")
 def test_numeric_filter_with_a_non_number_is_a_400(client: TestClient) -> None:
     r = client.post("/api/query", json={"kind": "count", "filters": [{"key": "a", "operator": "gt", "value": None}]})
     assert r.status_code == 400
 
 
-@pytest.mark.xfail(strict=True, reason="upstream: query/_events.zone('') is accepted and DuckDB fails (500); "
-                                       "should be a 400 naming 'timezone'")
 def test_empty_timezone_is_a_400(client: TestClient) -> None:
     r = client.post("/api/query", json={"kind": "trends", "series": [{}], "timezone": ""})
     assert r.status_code == 400

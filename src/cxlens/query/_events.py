@@ -68,6 +68,8 @@ def zone(name: str | None) -> ZoneInfo:
     QueryError
         When the zone is unknown.
     """
+    if name is not None and not name.strip():
+        raise QueryError("timezone is empty; use an IANA name such as 'Europe/Paris', or leave it out for UTC")
     try:
         return ZoneInfo(name or "UTC")
     except (ZoneInfoNotFoundError, ValueError):

@@ -91,7 +91,22 @@ def filter_expr(table: str, f: Filter) -> exp.Expression:
         return col.is_(exp.null())
     num = exp.TryCast(this=text, to=exp.DataType.build("DOUBLE"))
     ops = {"gt": exp.GT, "gte": exp.GTE, "lt": exp.LT, "lte": exp.LTE}
-    return ops[f.operator](this=num, expression=literal(float(f.value)))
+    return ops[f.operator](this=num, expression=literal(_number(f)))
+
+
+def _number(f: Filter) -> float:
+    """The numeric value of a gt/gte/lt/lte filter, or a QueryError that names the filter."""
+    v = f.value
+    try:
+        if isinstance(v, bool):
+            raise TypeError
+        x = float(v)
+    except (TypeError, ValueError):
+        raise QueryError(f"filter on {f.key!r}: operator {f.operator!r} compares numbers; got {v!r}",
+                         field="filters", value=v) from None
+    if x != x or x in (float("inf"), float("-inf")):
+        raise QueryError(f"filter on {f.key!r}: {v!r} is not a finite number", field="filters", value=v)
+    return x
 
 
 def _str(v: Any) -> str:

@@ -41,7 +41,9 @@ def test_customer_retention_formula_by_hand() -> None:
     assert r["reactivated"].tolist() == [0, 0, 1, 1]  # b in Mar, a in Apr
     # (E - N) / S: Feb (2 - 1) / 2, Mar (3 - 1) / 2, Apr (2 - 0) / 3
     np.testing.assert_allclose(r["retention_rate"].to_numpy()[1:], [0.5, 1.0, 2 / 3])
-    np.testing.assert_allclose(r["churn_rate"].to_numpy()[1:], [0.5, 0.0, 1 / 3])
+    # churn = lost / S = (S - retained) / S: Feb (2 - 1) / 2, Mar (2 - 1) / 2, Apr (3 - 1) / 3
+    np.testing.assert_allclose(r["churn_rate"].to_numpy()[1:], [0.5, 0.5, 2 / 3])
+    assert (r["churn_rate"].to_numpy()[1:] >= 0).all()
     np.testing.assert_allclose(r["strict_retention_rate"].to_numpy()[1:], [0.5, 0.5, 1 / 3])
     assert np.isnan(r["retention_rate"].iloc[0])
 

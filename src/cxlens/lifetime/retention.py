@@ -11,9 +11,10 @@ Definitions (``period`` is a pandas period alias: "M" month, "W" week, "Q" quart
   p - 1, E = active at the end of p, N = new in p (the standard formula, e.g. Kumar & Reinartz,
   *Customer Relationship Management*). E - N also counts customers who come back after a gap longer
   than the window ("reactivated"); ``retained`` (active in both p - 1 and p) and ``reactivated`` are
-  reported separately, with ``strict_retention_rate`` = retained / S. **Churn rate** = 1 - CRR.
-  In non-contractual data CRR can exceed 1 (and churn fall below 0) when many lapsed customers come
-  back; a longer ``active_window`` or ``strict_retention_rate`` is then the better reading.
+  reported separately, with ``strict_retention_rate`` = retained / S. **Churn rate** = lost / S, the share
+  of the period's starting customers not active at its end (= 1 - strict retention). In non-contractual
+  data CRR can exceed 1 when many lapsed customers come back, so churn is not defined as 1 - CRR (that
+  would go negative); a longer ``active_window`` or ``strict_retention_rate`` is then the better reading.
 * **Repeat-purchase rate**: share of customers with at least two purchase days (optionally within
   ``within_days`` of their first purchase).
 * **Cohorts**: customers grouped by the period of their first purchase; for each cohort and each
@@ -104,7 +105,7 @@ def customer_retention(
     pandas.DataFrame
         One row per period from the first to the last transaction: ``period``, ``start_customers`` (S),
         ``end_customers`` (E), ``new_customers`` (N), ``retained``, ``reactivated``, ``lost``,
-        ``retention_rate`` ((E - N)/S), ``churn_rate`` (1 - retention_rate), ``strict_retention_rate``
+        ``retention_rate`` ((E - N)/S), ``churn_rate`` (lost / S, never negative), ``strict_retention_rate``
         (retained / S). Rates are NaN when S = 0 (the first period).
     """
     if int(active_window) != active_window or active_window < 1:
@@ -141,7 +142,7 @@ def customer_retention(
             "reactivated": end - new - retained,
             "lost": start - retained,
             "retention_rate": rate,
-            "churn_rate": 1.0 - rate,
+            "churn_rate": np.where(start > 0, (start - retained) / np.maximum(start, 1), np.nan),
             "strict_retention_rate": strict,
         }
     )

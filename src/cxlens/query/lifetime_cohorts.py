@@ -82,15 +82,18 @@ def run_customer_retention(ws: Workspace, q: CustomerRetentionQuery) -> dict[str
     s, e, n = (rows[c].to_numpy(dtype=np.float64) for c in ("start_customers", "end_customers", "new_customers"))
     valid = s > 0
     pooled = float((e[valid] - n[valid]).sum() / s[valid].sum()) if valid.any() else None
+    lost = rows["lost"].to_numpy(dtype=np.float64)
+    pooled_churn = float(lost[valid].sum() / s[valid].sum()) if valid.any() else None
     return json_safe({
         "kind": "customer_retention", "period": q.period, "active_window": q.active_window,
-        "definition": "retention_rate = (E - N) / S; churn_rate = 1 - retention_rate; strict_retention_rate "
-                      "= retained / S; a customer is active in a period with a purchase in the last "
-                      "active_window periods",
+        "definition": "retention_rate = (E - N) / S; churn_rate = lost / S = 1 - strict_retention_rate "
+                      "(never negative; (E - N) / S can exceed 1 when lapsed customers return); "
+                      "strict_retention_rate = retained / S; a customer is active in a period with a "
+                      "purchase in the last active_window periods",
         "customers": int(np.unique(occ["customer"]).size),
         "periods": _records(rows),
         "pooled_retention_rate": pooled,
-        "pooled_churn_rate": None if pooled is None else 1 - pooled,
+        "pooled_churn_rate": pooled_churn,
         "repeat_purchase": rep,
     })
 

@@ -238,8 +238,9 @@ def customers(ctx: PageContext) -> dict[str, Any]:
     tiles = [count_tile(label, ctx.query({"kind": "count", "table": t}))
              for t, label in (("persons", "Persons"), ("accounts", "Accounts"), ("transactions", "Purchases"))]
     blocks: list[dict[str, Any]] = [{"type": "tiles", "title": "Customers", "tiles": tiles}]
-    blocks.append(_kind(ctx, "Churn: share of customers still active (Kaplan-Meier)", {"kind": "churn"},
-                        churn_block))
+    # repeat customers only: a one-time buyer's lifetime is 0 days, which would put half the curve at t = 0
+    blocks.append(_kind(ctx, "Churn: share of repeat customers still active (Kaplan-Meier, 90 days without a "
+                             "purchase = churned)", {"kind": "churn", "min_active_days": 2}, churn_block))
     blocks.append(_kind(ctx, "Customer retention per month", {"kind": "customer_retention", "period": "month"},
                         customer_retention_block))
     blocks.append(_kind(ctx, "RFM segments", {"kind": "rfm"}, rfm_block))

@@ -163,7 +163,8 @@ def table_periods(period: str, total: int, date_from: str | datetime | date | No
         while starts[-1] < end_start:
             starts.append(shift(first, period, len(starts)))
             if len(starts) > 10_000:
-                raise QueryError("a retention table has at most 10,000 periods")
+                raise QueryError(f"at most 10,000 {period}s fit in one table; use a longer period or a shorter "
+                                 "date range")
     else:
         starts = [shift(end_start, period, k - total + 1) for k in range(total)]
     return Periods(period, starts, to)

@@ -146,11 +146,11 @@ def query(
     q: Annotated[str, typer.Argument(help="A query object as JSON, or a file holding one.")],
 ) -> None:
     """Run a query object and print the result as JSON, e.g. '{"kind": "count", "by": ["event"]}'."""
-    text = q
+    source = q
     if not q.lstrip().startswith("{") and Path(q).is_file():
-        text = Path(q).read_text(encoding="utf-8")
+        source = Path(q).read_text(encoding="utf-8")
     try:
-        obj = json.loads(text)
+        obj = json.loads(source)
     except json.JSONDecodeError as e:
         err.print(f"[bold red]error:[/] the query is not valid JSON: {e}")
         raise typer.Exit(2) from None

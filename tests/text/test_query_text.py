@@ -118,3 +118,18 @@ def test_empty_selection(ws) -> None:
     assert r["n"] == 0 and r["rows"] == []
     with pytest.raises(QueryError, match="at least 2"):
         ws.query({"kind": "themes", "source": "tickets"})
+
+
+def test_progress_hook_reports_scoring(ws) -> None:
+    from cxlens.text.progress import progress_hook
+
+    _load(ws)
+    seen: list[tuple[str, int, int]] = []
+    with progress_hook(lambda stage, done, total: seen.append((stage, done, total))):
+        ws.query({"kind": "sentiment", "source": "responses"})
+        ws.query({"kind": "sentiment", "source": "responses"})  # all cached: nothing to score
+    assert seen[0][1:] == (0, 6) and seen[-1][1:] == (6, 6)
+    assert all("scoring 6 texts" in s for s, _, _ in seen)
+    with progress_hook(lambda stage, done, total: seen.append((stage, done, total))):
+        ws.query({"kind": "themes", "source": "responses", "n_themes": 2, "sentiment_method": None})
+    assert seen[-1] == ("finding 2 themes (nmf)", 1, 1)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -35,9 +37,20 @@ def _open(ctx: typer.Context, write: bool = True) -> Workspace:
     return Workspace(path, read_only=not write)
 
 
-def _spinner(what: str) -> Progress:
-    return Progress(TextColumn(f"[bold]{what}[/]"), BarColumn(pulse_style="cyan"), TimeElapsedColumn(),
-                    transient=True, disable=not out.is_terminal)
+@contextmanager
+def _progress(what: str) -> Iterator[None]:
+    """A bar for the work a text query reports (scoring n texts, finding themes), on a terminal only."""
+    from cxlens.text.progress import progress_hook
+
+    with Progress(TextColumn("[bold]{task.description}[/]"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), transient=True, disable=not out.is_terminal) as prog:
+        task = prog.add_task(what, total=None)
+
+        def hook(stage: str, done: int, total: int) -> None:
+            prog.update(task, description=stage, completed=done, total=total)
+
+        with progress_hook(hook):
+            yield
 
 
 @app.command("sentiment", help="Sentiment of responses, tickets or reviews per group and period (VADER, "
@@ -56,8 +69,7 @@ def sentiment_cmd(
 ) -> None:
     q: dict[str, Any] = {"kind": "sentiment", "source": source, "method": method, "by": by, "period": period,
                          "question": question or None, "examples": examples, "store": not no_store}
-    with _open(ctx, write=not no_store) as ws, _spinner(f"scoring {source} ({method})") as prog:
-        prog.add_task("score", total=None)
+    with _open(ctx, write=not no_store) as ws, _progress(f"reading {source}"):
         res = ws.query(q)
     if as_json:
         print_json(res)
@@ -101,8 +113,7 @@ def themes_cmd(
                          "method": method_themes,
                          "question": question or None, "period": period, "compare": compare,
                          "theme": theme or None, "quotes": quotes, "sentiment_method": method}
-    with _open(ctx) as ws, _spinner(f"finding themes in {source}") as prog:
-        prog.add_task("themes", total=None)
+    with _open(ctx) as ws, _progress(f"reading {source}"):
         res = ws.query(q)
     if as_json:
         print_json(res)

@@ -148,6 +148,10 @@ def score_texts(ws: Workspace, rows: pa.Table, source: str, method: str, *, stor
         uniq, first, inv = np.unique(hashes.take(pa.array(miss)).to_numpy(zero_copy_only=False),
                                      return_index=True, return_inverse=True)
         texts = rows.column("text").take(pa.array(miss[first])).to_pylist()
+        if progress is None:
+            from cxlens.text.progress import counter
+
+            progress = counter(f"scoring {len(texts):,} texts ({method})", len(texts))
         s, lab = sentiment_arrays(texts, method, progress=progress)
         score[miss], label[miss] = s[inv], lab[inv]
         if store and not getattr(ws.store, "read_only", False):

@@ -32,7 +32,11 @@ def _membership(ws: Workspace, q: ThemesQuery, texts: list[str]) -> tuple[np.nda
 
         tax = load_taxonomy(ws.store, q.taxonomy)
         return tax.classify(texts), tax.names, {"method": f"taxonomy:{tax.name}"}
+    from cxlens.text.progress import report
+
+    report(f"finding {q.n_themes} themes ({q.method})", 0, 1)
     model = discover_themes(texts, q.n_themes, method=q.method)
+    report(f"finding {q.n_themes} themes ({q.method})", 1, 1)
     M = model.assignment[:, None] == np.arange(model.n_themes)[None, :]
     return M, model.labels, {"method": q.method, "top_terms": model.top_terms, "weights": model.weights,
                              "unassigned": int((model.assignment < 0).sum())}

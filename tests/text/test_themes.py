@@ -32,6 +32,14 @@ def test_nmf_recovers_planted_topics() -> None:
     assert any("invoice" in lab or "charged" in lab or "billing" in lab for lab in labels)
 
 
+def test_redaction_placeholders_are_not_terms() -> None:
+    """CFPB narratives redact names and dates as XXXX and XX/XX/XXXX; those must not become a theme."""
+    redacted = [f"On XX/XX/XXXX {d} XXXX XXXX" for d in DOCS]
+    m = discover_themes(redacted, 3)
+    assert not any("xx" in lab.lower() for lab in m.labels), m.labels
+    assert any("parcel" in lab or "delivery" in lab or "courier" in lab for lab in m.labels)
+
+
 def test_summary_sizes_shares_quotes_sentiment() -> None:
     m = discover_themes(DOCS, 3)
     scores = np.linspace(-1, 1, len(DOCS))

@@ -19,12 +19,17 @@ import pandas as pd
 
 from cxlens.errors import CxlensInputError
 
-__all__ = ["ThemeModel", "discover_themes", "pick_quotes", "stop_words_english", "theme_shares_by_group",
-           "theme_summary", "theme_trend"]
+__all__ = ["TOKEN_PATTERN", "ThemeModel", "discover_themes", "pick_quotes", "stop_words_english",
+           "theme_shares_by_group", "theme_summary", "theme_trend"]
 
 _PERIODS = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
 _KEEP = frozenset({"no", "not", "nor", "never", "nothing", "none", "cannot", "without", "less", "more", "very",
                    "too", "few", "enough", "again", "only"})
+
+
+#: scikit-learn's default word pattern, minus redaction placeholders ("XXXX", "XX/XX/XXXX" in CFPB narratives),
+#: which would otherwise become the largest "theme" of redacted complaints
+TOKEN_PATTERN = r"(?u)\b(?![xX]{2,}\b)\w\w+\b"
 
 
 def stop_words_english() -> list[str]:
@@ -108,7 +113,7 @@ def discover_themes(texts: Sequence[str | None], n_themes: int = 8, *, method: s
     stop = stop_words_english() if stop_words is None else stop_words
     vec = TfidfVectorizer(stop_words=stop, ngram_range=(1, 2), min_df=2 if nonblank >= 50 else 1,
                           max_df=0.5 if nonblank >= 50 else 1.0, max_features=max_features, sublinear_tf=True,
-                          strip_accents="unicode")
+                          strip_accents="unicode", token_pattern=TOKEN_PATTERN)
     try:
         X = vec.fit_transform(docs.to_numpy(dtype=object))
     except ValueError as e:  # empty vocabulary: only stop words / punctuation

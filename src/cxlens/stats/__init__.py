@@ -12,6 +12,8 @@ warnings.
 
 from __future__ import annotations
 
+from cxlens.stats.drivers import DriverResult, driver_analysis, importance_performance, relative_weights, shapley_r2
+from cxlens.stats.latency import percentile_ci
 from cxlens.stats.means import ces, mean_ci, paired_t, welch_t
 from cxlens.stats.multiple import adjust_pvalues, adjust_results
 from cxlens.stats.nps import nps, nps_difference
@@ -51,6 +53,7 @@ from cxlens.stats.sufficient import (
 from cxlens.stats.tasks import completion_rate, errors_per_attempt, geometric_mean_ci, median_ci, task_time
 
 __all__ = [
+    "DriverResult",
     "LogMeanStat",
     "MeanStat",
     "NpsCounts",
@@ -64,8 +67,10 @@ __all__ = [
     "ces",
     "completion_rate",
     "csat",
+    "driver_analysis",
     "errors_per_attempt",
     "geometric_mean_ci",
+    "importance_performance",
     "mcnemar_exact",
     "mean_ci",
     "median_ci",
@@ -73,13 +78,16 @@ __all__ = [
     "nps_difference",
     "paired_t",
     "parse_likert",
+    "percentile_ci",
     "problem_discovery",
     "proportion_ci",
+    "relative_weights",
     "sample_size_discovery",
     "sample_size_mean",
     "sample_size_nps",
     "sample_size_proportion",
     "seq",
+    "shapley_r2",
     "sus",
     "sus_grade",
     "sus_percentile",

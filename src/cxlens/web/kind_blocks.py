@@ -122,7 +122,8 @@ def clv_block(title: str, r: dict[str, Any], q: dict[str, Any]) -> Block:
     if not rows:
         return empty_block(title, "no customers", q)
     return table_block(title, ["customer", "purchases", "P(alive)", "expected purchases", "CLV"],
-                       [[x["customer"], x.get("frequency"), x.get("p_alive"), x.get("expected_purchases"),
+                       [[x["customer"], None if x.get("frequency") is None else int(x["frequency"]), x.get("p_alive"),
+                         x.get("expected_purchases"),
                          x.get("clv")] for x in rows], query=q,
                        note=f"{r.get('model')} over {r.get('n_customers')} customers, horizon "
                             f"{r.get('horizon')} {r.get('time_unit')}s")
@@ -134,8 +135,10 @@ def customer_retention_block(title: str, r: dict[str, Any], q: dict[str, Any]) -
     if not ps:
         return empty_block(title, "not enough periods", q)
     return _chart(title, {"kind": "lines", "x": [p["period"] for p in ps], "percent": True,
-                          "series": [{"name": "retention rate", "data": [p["retention_rate"] for p in ps]},
-                                     {"name": "churn rate", "data": [p["churn_rate"] for p in ps]}]}, q,
+                          "series": [{"name": "retained (of last period's customers)",
+                                      "data": [p["strict_retention_rate"] for p in ps]},
+                                     {"name": "churn rate", "data": [p["churn_rate"] for p in ps]},
+                                     {"name": "(E - N) / S", "data": [p["retention_rate"] for p in ps]}]}, q,
                   r.get("definition", ""))
 
 

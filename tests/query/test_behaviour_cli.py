@@ -90,6 +90,8 @@ def test_commands_print_tables(db: Path, args: list[str], needle: str) -> None:
     (["funnel", "--query", "nofile.json"], "no such file"),
     (["trends", "--math", "sum"], "math_property"),
     (["event-tasks", "--start", "a"], "--success"),
+    (["trends", "--from", "2024-13-01"], "invalid date or instant '2024-13-01'"),
+    (["funnel", "--step", "a", "--to", "2024-02-30"], "invalid date or instant '2024-02-30'"),
 ])
 def test_bad_input_is_one_clear_line(db: Path, args: list[str], message: str) -> None:
     r = runner.invoke(app, ["--db", str(db), *args], env={"COLUMNS": "200", "NO_COLOR": "1"})

@@ -98,13 +98,10 @@ def parse_instant(value: str | datetime | date | None, tz: ZoneInfo, *, end: boo
         return None
     if isinstance(value, str):
         text = value.strip()
-        if _DATE_ONLY.match(text):
-            value = date.fromisoformat(text)
-        else:
-            try:
-                value = datetime.fromisoformat(text)
-            except ValueError:
-                raise QueryError(f"invalid date or instant {value!r}; use ISO-8601") from None
+        try:
+            value = date.fromisoformat(text) if _DATE_ONLY.match(text) else datetime.fromisoformat(text)
+        except ValueError:
+            raise QueryError(f"invalid date or instant {value!r}; use ISO-8601") from None
     if not isinstance(value, datetime):
         day = datetime.combine(value, time.max if end else time.min)
         value = day

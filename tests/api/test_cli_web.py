@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from cxlens import Workspace
@@ -39,3 +40,18 @@ def test_serve_and_report_help() -> None:
     for cmd in (["serve", "--help"], ["report", "--help"], ["keys", "--help"], ["demo", "--help"]):
         r = CliRunner().invoke(app, cmd)
         assert r.exit_code == 0 and "Usage" in r.output, cmd
+
+
+def test_serve_bad_setting_is_one_clear_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the server must not start with a bad setting")
+
+    monkeypatch.setattr(uvicorn, "run", never)
+    db = str(tmp_path / "s.duckdb")
+    r = CliRunner().invoke(app, ["--db", db, "serve", "--port", "8799"], env={"CXLENS_AUTH": "bogus"})
+    assert r.exit_code == 2, r.output
+    assert "invalid server setting auth (CXLENS_AUTH)" in r.output and "'bogus'" in r.output
+    r = CliRunner().invoke(app, ["--db", db, "serve", "--port", "99999"])
+    assert r.exit_code == 2 and "CXLENS_PORT" in r.output, r.output

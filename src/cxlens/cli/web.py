@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from cxlens.cli.main import _db, app, err, handle_errors, out, print_json
+from cxlens.errors import CxlensInputError
 from cxlens.workspace import Workspace
 
 __all__ = ["serve_app"]
@@ -22,6 +23,7 @@ def serve_app(db: Path, host: str, port: int, *, auth: str | None = None, cors: 
               log_level: str = "warning", banner: str = "") -> None:
     """Start uvicorn on ``db`` (blocks until Ctrl-C)."""
     import uvicorn
+    from pydantic import ValidationError
 
     from cxlens.api import Settings, create_app
 
@@ -30,7 +32,13 @@ def serve_app(db: Path, host: str, port: int, *, auth: str | None = None, cors: 
         overrides["auth"] = auth
     if cors is not None:
         overrides["cors_origins"] = cors
-    settings = Settings(**overrides)
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as e:
+        first = e.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "settings"
+        raise CxlensInputError(f"invalid server setting {name} (CXLENS_{name.upper()}): {first['msg']} "
+                               f"(got {first.get('input')!r})", field=name) from None
     application = create_app(settings)
     url = f"http://{host}:{port}/"
     out.print(f"[bold]cxlens[/] serving {db} at [link={url}]{url}[/link]  "

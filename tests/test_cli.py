@@ -74,6 +74,20 @@ def test_import_with_mapping_and_constants(tmp_path: Path) -> None:
     assert json.loads(r.stdout)["rows"] == [{"survey": "onboarding", "question_type": "nps", "count": 2}]
 
 
+def test_generic_preset_by_name_and_in_presets(tmp_path: Path) -> None:
+    src = tmp_path / "export.csv"
+    src.write_text("ts,user,event\n2024-05-01T10:00:00Z,u1,signup\n")
+    db = tmp_path / "cx.duckdb"
+    r = runner.invoke(app, ["--db", str(db), "import", "events", str(src), "--preset", "generic",
+                            "--map", "ts=timestamp", "--map", "user=distinct_id", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["preset"] == "generic"
+    r = runner.invoke(app, ["--db", str(db), "import", "events", str(src), "--preset", "nope"])
+    assert r.exit_code == 2 and "segment, generic" in r.output
+    r = runner.invoke(app, ["presets"], env={"COLUMNS": "200"})
+    assert r.exit_code == 0 and "generic" in r.output
+
+
 def test_query_from_file_and_errors(tmp_path: Path) -> None:
     db = tmp_path / "cx.duckdb"
     qf = tmp_path / "q.json"

@@ -172,6 +172,8 @@ def presets(kind: Annotated[str | None, typer.Argument(help="Only presets for th
     for p in PRESETS.values():
         if kind is None or p.kind == kind:
             t.add_row(p.name, p.kind, p.description)
+    t.add_row("generic", kind or "any", "columns named as the canonical fields, or mapped with --map "
+              "SOURCE=field / --set field=VALUE (the default when no preset matches the header)")
     out.print(t)
 
 

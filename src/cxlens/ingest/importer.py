@@ -114,10 +114,10 @@ def import_files(
     uniques: dict[str, list[pa.Array]] = {}
     def prepared() -> Iterator[tuple[int, dict[str, pa.Table]]]:
         for path in files:
-            if preset:
-                p = get(preset, kind)
-            elif mapping or constants:
+            if preset == "generic" or (not preset and (mapping or constants)):
                 p = _generic(kind, mapping or {}, constants or {})
+            elif preset:
+                p = get(preset, kind)
             else:
                 p = detect(kind, path, read_header(path)) or _generic(kind, {}, {})
             report.preset = p.name if report.preset in (None, p.name) else "mixed"

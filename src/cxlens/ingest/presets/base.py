@@ -89,7 +89,7 @@ def get(name: str, kind: str) -> Preset:
     try:
         p = PRESETS[name]
     except KeyError:
-        valid = ", ".join(sorted(n for n, p in PRESETS.items() if p.kind == kind)) or "none"
+        valid = ", ".join([*sorted(n for n, p in PRESETS.items() if p.kind == kind), "generic"])
         raise CxlensInputError(f"unknown preset {name!r}; presets for {kind}: {valid}") from None
     if p.kind != kind:
         raise CxlensInputError(f"preset {name!r} imports {p.kind}, not {kind}")

@@ -84,6 +84,11 @@ def test_date_range_is_inclusive_and_local(ws: cxlens.Workspace) -> None:
     ws.add("events", [ev("a", 0), ev("a", 47.99), ev("a", 48)])
     r = trends(ws, ["view"], date_range={"date_from": "2024-03-04", "date_to": "2024-03-05"})
     assert r["series"][0]["data"] == [1, 1]
+    # {"from", "to"}, the date_range of every other kind, means the same
+    assert trends(ws, ["view"], date_range={"from": "2024-03-04", "to": "2024-03-05"}) == r
+    assert ws.query({"kind": "retention", "target": "view", "date_range": {"from": "2024-03-04", "to": "2024-03-05"}}) \
+        == ws.query({"kind": "retention", "target": "view",
+                     "date_range": {"date_from": "2024-03-04", "date_to": "2024-03-05"}})
 
 
 def test_breakdown_by_event_and_person_property_with_limit(ws: cxlens.Workspace) -> None:

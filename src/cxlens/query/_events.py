@@ -38,6 +38,7 @@ __all__ = [
     "encode_codes",
     "event_source",
     "filter_condition",
+    "from_to_aliases",
     "has_identities",
     "match_condition",
     "needs_person",
@@ -74,6 +75,17 @@ def zone(name: str | None) -> ZoneInfo:
         return ZoneInfo(name or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
         raise QueryError(f"unknown time zone {name!r}; use an IANA name such as 'Europe/Paris'") from None
+
+
+def from_to_aliases(data: object) -> object:
+    """A ``date_range`` given as ``{"from", "to"}`` (as in every other query kind) read as
+    ``{"date_from", "date_to"}``; a key already given under its long name is left alone."""
+    if isinstance(data, dict) and ("from" in data or "to" in data):
+        data = dict(data)
+        for short, long in (("from", "date_from"), ("to", "date_to")):
+            if short in data and long not in data:
+                data[long] = data.pop(short)
+    return data
 
 
 def parse_instant(value: str | datetime | date | None, tz: ZoneInfo, *, end: bool = False) -> datetime | None:

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlglot import exp, select
 
-from cxlens.query._events import all_of, event_source, filter_condition, match_condition, timestamp_literal
+from cxlens.query._events import (
+    all_of,
+    event_source,
+    filter_condition,
+    from_to_aliases,
+    match_condition,
+    timestamp_literal,
+)
 from cxlens.query.retention_periods import Periods, local_time, table_periods
 from cxlens.store.sql import Filter
 
@@ -41,6 +48,11 @@ class SeriesDateRange(BaseModel):
     model_config = _Strict
     date_from: str | datetime | date | None = None
     date_to: str | datetime | date | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_to(cls, data: object) -> object:
+        return from_to_aliases(data)
 
 
 def entity_condition(entity: EventEntity, global_properties: list[Filter]) -> exp.Expression:

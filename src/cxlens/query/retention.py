@@ -36,6 +36,7 @@ from cxlens.query._events import (
     encode_codes,
     event_source,
     filter_condition,
+    from_to_aliases,
     has_identities,
     match_condition,
     needs_person,
@@ -69,6 +70,11 @@ class RetentionDateRange(BaseModel):
     model_config = _Strict
     date_from: str | datetime | date | None = None
     date_to: str | datetime | date | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_to(cls, data: object) -> object:
+        return from_to_aliases(data)
 
 
 class RetentionBreakdown(BaseModel):

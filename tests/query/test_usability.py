@@ -62,3 +62,23 @@ def test_sus_golden_vr_queue(ws: cxlens.Workspace, shared_data) -> None:
     assert (round(r["sd"], 2), r["median"], r["min"], r["max"]) == (15.19, 75.0, 37.5, 97.5)
     assert (round(r["ci_low"], 1), round(r["ci_high"], 1)) == (66.0, 77.3)
     assert r["grade"] == "C+"
+
+
+def test_cli_tasks_compare_prints_the_version_tests(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from cxlens.cli.main import app
+
+    lines = ["participant,task,completed,time,satisfaction,variant"]
+    for p in range(12):
+        lines += [f"p{p},{t},{1 if (p + t) % 3 else 0},{30 + p * 5 + t},{3 + p % 3},{'A' if p < 6 else 'B'}"
+                  for t in (1, 2)]
+    f = tmp_path / "tasks.csv"
+    f.write_text("\n".join(lines) + "\n")
+    env = {"COLUMNS": "200", "NO_COLOR": "1"}
+    plain = CliRunner().invoke(app, ["tasks", str(f)], env=env)
+    assert plain.exit_code == 0 and "time ratio" not in plain.output, plain.output
+    r = CliRunner().invoke(app, ["tasks", str(f), "--compare"], env=env)
+    assert r.exit_code == 0, r.output
+    assert "Versions against the first version" in r.output and "time ratio" in r.output
+    assert "+0.0 pts (-47.6 … +47.6), p 1" in r.output and "1.75x (1.25 … 2.47), p 0.0515" in r.output

@@ -146,3 +146,32 @@ def tasks(
         t.add_row(str(r["task"]), str(r["variant"]), str(r["attempts"]), cell(r["completion"], "completion"),
                   cell(r["time"], "time"), cell(r["satisfaction"], "sat"))
     out.print(t)
+    if compare:
+        out.print(_comparison_table(res["rows"]))
+
+
+def _comparison_table(rows: list[dict[str, Any]]) -> Table:
+    """The version tests of a tasks query: each version against the first version of the same task."""
+    import math
+
+    forms: dict[str, tuple[Any, str]] = {"completion": (lambda v: f"{100 * v:+.1f}", " pts"),
+                                         "log_time": (lambda v: f"{math.exp(v):.2f}", "x"),
+                                         "satisfaction": (lambda v: f"{v:+.2f}", "")}
+
+    def test(d: dict[str, Any] | None, name: str) -> str:
+        if not d:
+            return "–"
+        f, unit = forms[name]
+        p = d["p_value_adjusted"]
+        return (f"{f(d['difference'])}{unit} ({f(d['ci_low'])} … {f(d['ci_high'])})"
+                + (f", p {p:.3g}" if p is not None else "") + (" *" if d["significant"] else ""))
+
+    t = Table(title="Versions against the first version of each task (p adjusted across tests; * significant)")
+    for c in ("task", "variant", "vs", "completion", "time ratio", "satisfaction"):
+        t.add_column(c, justify="right")
+    for r in rows:
+        if "compared_with" in r:
+            cmp = r.get("comparison", {})
+            t.add_row(str(r["task"]), str(r["variant"]), str(r["compared_with"]),
+                      *[test(cmp.get(n), n) for n in ("completion", "log_time", "satisfaction")])
+    return t

@@ -63,6 +63,12 @@ def test_eval_text_skips_absent_sets(tmp_path) -> None:
     assert "skipped" in r.output and "not found" in r.output
 
 
+def test_eval_text_unknown_set_is_one_clear_line(tmp_path) -> None:
+    r = runner.invoke(app, ["eval", "text", "--shared", str(tmp_path), "--only", "bogus"])
+    assert r.exit_code == 2
+    assert "--only 'bogus': unknown set; sets: vader, uci, fft, maalej, bitext" in r.output
+
+
 def test_eval_text_vader_only(shared_data) -> None:
     r = runner.invoke(app, ["eval", "text", "--shared", str(shared_data), "--only", "vader", "--json"])
     assert r.exit_code == 0

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cxlens.cli.main import _db, app, handle_errors, out, print_json
+from cxlens.errors import CxlensInputError
 from cxlens.workspace import Workspace
 
 __all__ = ["eval_app", "taxonomy_app"]
@@ -230,6 +231,8 @@ def eval_text(
     from cxlens.text.evaluate import STAGES, evaluate
 
     folder = shared or _default_shared()
+    if unknown := [s for s in only if s not in STAGES]:
+        raise CxlensInputError(f"--only {', '.join(map(repr, unknown))}: unknown set; sets: {', '.join(STAGES)}")
     if retrain:
         from cxlens.text.train import train_all
 

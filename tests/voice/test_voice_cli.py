@@ -47,6 +47,12 @@ def test_tickets_spikes_table(cfpb_db):
     assert "Spikes" in r.output
 
 
+def test_tickets_without_matches_prints_no_none_dates(cfpb_db):
+    r = runner.invoke(app, ["--db", str(cfpb_db), "tickets", "--since", "2030-01-01"])
+    assert r.exit_code == 0, r.output
+    assert "0 tickets" in r.output and "None" not in r.output
+
+
 def test_reviews_and_drivers_commands(tmp_path):
     db = tmp_path / "r.duckdb"
     rows = [{"review_id": str(i), "app": "a" if i % 2 else "b", "rating": 1 + i % 5,

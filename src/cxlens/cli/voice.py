@@ -74,7 +74,8 @@ def tickets(
         print_json(res)
         return
     keys = res["by"]
-    out.print(f"[bold]{res['total']:,} tickets[/] opened {res['first']} … {res['last']}")
+    span = f" opened {res['first']} … {res['last']}" if res.get("first") is not None else ""
+    out.print(f"[bold]{res['total']:,} tickets[/]{span}")
     if res.get("volume"):
         t = Table(title="Volume (share with 95% interval)", box=box.SIMPLE_HEAD)
         for c in keys:

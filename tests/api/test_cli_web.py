@@ -36,6 +36,12 @@ def test_keys_create_list_revoke(tmp_path: Path) -> None:
     assert run(app, ["--db", db, "keys", "revoke", "nope"]).exit_code == 2
 
 
+def test_keys_list_does_not_create_a_workspace(tmp_path: Path) -> None:
+    db = tmp_path / "typo.duckdb"
+    r = CliRunner().invoke(app, ["--db", str(db), "keys", "list", "--json"])
+    assert r.exit_code == 0 and json.loads(r.output) == [] and not db.exists()
+
+
 def test_serve_and_report_help() -> None:
     for cmd in (["serve", "--help"], ["report", "--help"], ["keys", "--help"], ["demo", "--help"]):
         r = CliRunner().invoke(app, cmd)

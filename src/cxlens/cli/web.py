@@ -103,8 +103,11 @@ def keys_list(
     """List API keys (prefix, scope, name; tokens are never stored)."""
     from cxlens.api.keys import KeyRing
 
-    with Workspace(_db(ctx)) as ws:
-        rows = [k.to_dict() for k in KeyRing(ws.store).list()]
+    path = _db(ctx)
+    rows: list[dict[str, Any]] = []
+    if path.exists():  # a mistyped --db lists no keys instead of creating an empty workspace
+        with Workspace(path) as ws:
+            rows = [k.to_dict() for k in KeyRing(ws.store).list()]
     if as_json:
         print_json(rows)
     else:

@@ -4,7 +4,7 @@ calendar periods in a time zone, and the event condition of one series."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlglot import exp, select
@@ -16,14 +16,17 @@ from cxlens.query._events import (
     from_to_aliases,
     match_condition,
     timestamp_literal,
+    zone,
 )
+from cxlens.query.registry import QueryModel
 from cxlens.query.retention_periods import Periods, local_time, table_periods
 from cxlens.store.sql import Filter
 
 if TYPE_CHECKING:
     from cxlens.workspace import Workspace
 
-__all__ = ["EventEntity", "SeriesDateRange", "bounds_condition", "entity_condition", "series_periods"]
+__all__ = ["EventEntity", "SeriesDateRange", "SeriesQuery", "bounds_condition", "entity_condition",
+           "series_periods"]
 
 _Strict = ConfigDict(extra="forbid", frozen=True)
 
@@ -53,6 +56,21 @@ class SeriesDateRange(BaseModel):
     @classmethod
     def _from_to(cls, data: object) -> object:
         return from_to_aliases(data)
+
+
+class SeriesQuery(QueryModel):
+    """Fields shared by the time-series kinds: calendar periods of ``interval`` in ``timezone``."""
+
+    interval: Literal["hour", "day", "week", "month"] = "day"
+    date_range: SeriesDateRange | None = None
+    timezone: str = "UTC"
+    week_start: Literal["sunday", "monday"] = "sunday"
+    global_properties: list[Filter] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _zone(self) -> SeriesQuery:
+        zone(self.timezone)
+        return self
 
 
 def entity_condition(entity: EventEntity, global_properties: list[Filter]) -> exp.Expression:

@@ -21,14 +21,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pyarrow.compute as pc
-from pydantic import Field, model_validator
+from pydantic import Field
 from sqlglot import exp, select
 
-from cxlens.query._events import PERSON_PREFIX, event_source, has_identities, needs_person, zone
-from cxlens.query._series import EventEntity, SeriesDateRange, bounds_condition, entity_condition, series_periods
-from cxlens.query.registry import QueryModel, register_query
+from cxlens.query._events import PERSON_PREFIX, event_source, has_identities, needs_person
+from cxlens.query._series import EventEntity, SeriesQuery, bounds_condition, entity_condition, series_periods
+from cxlens.query.registry import register_query
 from cxlens.query.retention_periods import Periods, local_time, period_index_sql, shift
-from cxlens.store.sql import Filter
 
 if TYPE_CHECKING:
     from cxlens.workspace import Workspace
@@ -39,21 +38,11 @@ _EPOCH = datetime(1970, 1, 1)
 STATUSES = ("new", "returning", "resurrecting", "dormant")
 
 
-class LifecycleQuery(QueryModel):
+class LifecycleQuery(SeriesQuery):
     """Lifecycle of actors (see the module docstring)."""
 
     kind: Literal["lifecycle"] = "lifecycle"
     event: EventEntity = Field(default_factory=EventEntity)
-    interval: Literal["hour", "day", "week", "month"] = "day"
-    date_range: SeriesDateRange | None = None
-    timezone: str = "UTC"
-    week_start: Literal["sunday", "monday"] = "sunday"
-    global_properties: list[Filter] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _zone(self) -> LifecycleQuery:
-        zone(self.timezone)
-        return self
 
 
 def lifecycle_select(q: LifecycleQuery, ext: Periods, identities: bool) -> exp.Select:

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 from sqlglot import exp, select
 
-from cxlens.query._events import event_source, has_identities, needs_person, zone
-from cxlens.query._series import EventEntity, SeriesDateRange, bounds_condition, entity_condition, series_periods
-from cxlens.query.registry import QueryModel, register_query
+from cxlens.query._events import event_source, has_identities, needs_person
+from cxlens.query._series import EventEntity, SeriesQuery, bounds_condition, entity_condition, series_periods
+from cxlens.query.registry import register_query
 from cxlens.query.retention_periods import Periods, local_time, period_index_sql
-from cxlens.store.sql import Filter
 
 if TYPE_CHECKING:
     from cxlens.workspace import Workspace
@@ -28,21 +27,11 @@ if TYPE_CHECKING:
 __all__ = ["StickinessQuery", "run_stickiness", "stickiness_select"]
 
 
-class StickinessQuery(QueryModel):
+class StickinessQuery(SeriesQuery):
     """Actors by number of active periods (see the module docstring)."""
 
     kind: Literal["stickiness"] = "stickiness"
     event: EventEntity = Field(default_factory=EventEntity)
-    interval: Literal["hour", "day", "week", "month"] = "day"
-    date_range: SeriesDateRange | None = None
-    timezone: str = "UTC"
-    week_start: Literal["sunday", "monday"] = "sunday"
-    global_properties: list[Filter] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _zone(self) -> StickinessQuery:
-        zone(self.timezone)
-        return self
 
 
 def stickiness_select(q: StickinessQuery, periods: Periods, identities: bool) -> exp.Select:

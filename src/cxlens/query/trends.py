@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlglot import exp, select
 
-from cxlens.query._events import any_of, as_text, event_source, has_identities, needs_person, zone
-from cxlens.query._series import EventEntity, SeriesDateRange, bounds_condition, entity_condition, series_periods
-from cxlens.query.registry import QueryModel, register_query
+from cxlens.query._events import any_of, as_text, event_source, has_identities, needs_person
+from cxlens.query._series import EventEntity, SeriesQuery, bounds_condition, entity_condition, series_periods
+from cxlens.query.registry import register_query
 from cxlens.query.retention_periods import Periods, local_time, period_index_sql
-from cxlens.store.sql import Filter, field
+from cxlens.store.sql import field
 
 if TYPE_CHECKING:
     from cxlens.workspace import Workspace
@@ -59,17 +59,12 @@ class TrendsBreakdown(BaseModel):
     limit: int = Field(25, ge=1)
 
 
-class TrendsQuery(QueryModel):
+class TrendsQuery(SeriesQuery):
     """Event trends (see the module docstring)."""
 
     kind: Literal["trends"] = "trends"
     series: list[TrendsSeries] = Field(min_length=1)
-    interval: Literal["hour", "day", "week", "month"] = "day"
-    date_range: SeriesDateRange | None = None
-    timezone: str = "UTC"
-    week_start: Literal["sunday", "monday"] = "sunday"
     breakdown: TrendsBreakdown | None = None
-    global_properties: list[Filter] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -79,10 +74,6 @@ class TrendsQuery(QueryModel):
                                        for s in data["series"]]}
         return data
 
-    @model_validator(mode="after")
-    def _zone(self) -> TrendsQuery:
-        zone(self.timezone)
-        return self
 
 
 def _value(s: TrendsSeries) -> exp.Expression:

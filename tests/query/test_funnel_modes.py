@@ -5,37 +5,10 @@ Each test runs with the vectorised kernels, the lockstep state machine and the s
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
 
-import pytest
-
 import cxlens
-import cxlens.query.funnel as funnel_module
-
-BASE = datetime(2024, 1, 1)
-
-
-@pytest.fixture(params=["auto", "general", "scalar"], autouse=True)
-def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setattr(funnel_module, "ENGINE", request.param)
-    return request.param
-
-
-def ev(who: str, event: str, sec: float, **props: Any) -> dict[str, Any]:
-    return {"distinct_id": who, "event": event, "timestamp": (BASE + timedelta(seconds=sec)).isoformat() + "Z",
-            "properties": props}
-
-
-def run(ws: cxlens.Workspace, steps: list[Any], events: list[dict[str, Any]] | None = None,
-        **kw: Any) -> dict[str, Any]:
-    if events:
-        ws.add("events", events)
-    return ws.query({"kind": "funnel", "steps": steps, **kw})
-
-
-def counts(r: dict[str, Any]) -> list[int]:
-    return [s["count"] for s in r["steps"]]
+from funnel_support import BASE, counts, engine, ev, run  # noqa: F401  (engine: autouse fixture)
 
 
 def gaps(r: dict[str, Any]) -> list[float | None]:

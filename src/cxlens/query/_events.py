@@ -40,6 +40,7 @@ __all__ = [
     "filter_condition",
     "from_to_aliases",
     "has_identities",
+    "instant_bounds",
     "match_condition",
     "needs_person",
     "parse_instant",
@@ -120,6 +121,34 @@ def parse_instant(value: str | datetime | date | None, tz: ZoneInfo, *, end: boo
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
     return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def instant_bounds(date_range: Any, tz: ZoneInfo, column: str = "timestamp") -> list[exp.Expression]:
+    """``column >= from`` and ``column <= to`` for a ``{"from", "to"}`` range of the event kinds.
+
+    Parameters
+    ----------
+    date_range : object with ``from_`` and ``to`` (or None)
+        Bounds as :func:`parse_instant` reads them; a bare ``to`` date covers its whole local day.
+    tz : ZoneInfo
+        The time zone of naive bounds.
+    column : str, default "timestamp"
+
+    Returns
+    -------
+    list of sqlglot.exp.Expression
+        Zero, one or two conditions.
+    """
+    if date_range is None:
+        return []
+    lo = parse_instant(date_range.from_, tz)
+    hi = parse_instant(date_range.to, tz, end=True)
+    conds: list[exp.Expression] = []
+    if lo is not None:
+        conds.append(exp.GTE(this=exp.column(column), expression=timestamp_literal(lo)))
+    if hi is not None:
+        conds.append(exp.LTE(this=exp.column(column), expression=timestamp_literal(hi)))
+    return conds
 
 
 def timestamp_literal(naive_utc: datetime) -> exp.Expression:

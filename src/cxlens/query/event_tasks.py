@@ -40,10 +40,9 @@ from cxlens.query._events import (
     event_source,
     filter_condition,
     has_identities,
+    instant_bounds,
     match_condition,
     needs_person,
-    parse_instant,
-    timestamp_literal,
     timestamps_us,
     zone,
 )
@@ -153,14 +152,7 @@ def task_attempts_select(q: EventTasksQuery, identities: bool) -> exp.Select:
         is_click = exp.column("event").isin(*[exp.Literal.string(e) for e in q.click_events]) if q.click_events \
             else exp.false()
     where: list[exp.Expression] = [any_of([is_s, is_ok, is_err, is_ab, is_click])]
-    tz = zone(q.timezone)
-    if q.date_range is not None:
-        lo = parse_instant(q.date_range.from_, tz)
-        hi = parse_instant(q.date_range.to, tz, end=True)
-        if lo is not None:
-            where.append(exp.GTE(this=exp.column("timestamp"), expression=timestamp_literal(lo)))
-        if hi is not None:
-            where.append(exp.LTE(this=exp.column("timestamp"), expression=timestamp_literal(hi)))
+    where += instant_bounds(q.date_range, zone(q.timezone))
     cols = [exp.column("actor"), exp.column("timestamp"), _flag(is_s).as_("is_s"), _flag(is_ok).as_("is_ok"),
             _flag(is_err).as_("is_err"), _flag(is_ab).as_("is_ab"), _flag(is_click).as_("is_c")]
     if bd is not None:

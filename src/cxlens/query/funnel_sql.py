@@ -23,10 +23,9 @@ from cxlens.query._events import (
     event_source,
     filter_condition,
     has_identities,
+    instant_bounds,
     match_condition,
     needs_person,
-    parse_instant,
-    timestamp_literal,
     timestamps_us,
     zone,
 )
@@ -116,15 +115,7 @@ def funnel_select(q: FunnelQuery, hashed: bool = False, identities: bool = True)
         hits = [match_condition(x.event, x.properties) for x in q.exclusions if x.from_step + 1 <= i <= x.to_step]
         if hits:
             excl_conds[i] = any_of(hits)
-    tz = zone(q.timezone)
-    where: list[exp.Expression] = []
-    if q.date_range is not None:
-        lo = parse_instant(q.date_range.from_, tz)
-        hi = parse_instant(q.date_range.to, tz, end=True)
-        if lo is not None:
-            where.append(exp.GTE(this=exp.column("timestamp"), expression=timestamp_literal(lo)))
-        if hi is not None:
-            where.append(exp.LTE(this=exp.column("timestamp"), expression=timestamp_literal(hi)))
+    where: list[exp.Expression] = instant_bounds(q.date_range, zone(q.timezone))
     where += [filter_condition(f) for f in q.global_properties]
     if q.order != "strict":
         names = [s.event for s in q.steps] + [x.event for x in q.exclusions]

@@ -24,10 +24,9 @@ from cxlens.query._events import (
     event_source,
     filter_condition,
     has_identities,
+    instant_bounds,
     match_condition,
     needs_person,
-    parse_instant,
-    timestamp_literal,
     zone,
 )
 from cxlens.query._series import EventEntity
@@ -94,14 +93,7 @@ def latency_select(q: LatencyQuery, identities: bool) -> exp.Select:
     v = exp.TryCast(this=exp.cast(field("events", q.property), exp.DataType.build("VARCHAR")),
                     to=exp.DataType.build("DOUBLE"))
     conds = [match_condition(q.event.event, q.event.properties), *[filter_condition(f) for f in q.global_properties]]
-    tz = zone(q.timezone)
-    if q.date_range is not None:
-        lo = parse_instant(q.date_range.from_, tz)
-        hi = parse_instant(q.date_range.to, tz, end=True)
-        if lo is not None:
-            conds.append(exp.GTE(this=exp.column("timestamp"), expression=timestamp_literal(lo)))
-        if hi is not None:
-            conds.append(exp.LTE(this=exp.column("timestamp"), expression=timestamp_literal(hi)))
+    conds += instant_bounds(q.date_range, zone(q.timezone))
     cols = [as_text("event", b).as_(f"g{i}") for i, b in enumerate(q.by)]
     inner = select(*cols, v.as_("v")).from_(src).where(all_of(conds)).subquery("x")
     order = [exp.column(f"g{i}") for i in range(len(q.by))] + [exp.column("v")]

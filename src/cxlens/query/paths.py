@@ -32,9 +32,8 @@ from cxlens.query._events import (
     event_source,
     filter_condition,
     has_identities,
+    instant_bounds,
     needs_person,
-    parse_instant,
-    timestamp_literal,
     zone,
 )
 from cxlens.query.registry import QueryModel, register_query
@@ -93,14 +92,7 @@ def _path_events(q: PathsQuery, identities: bool, cols: list[exp.Expression]) ->
         where.append(exp.column("event").isin(*[exp.Literal.string(e) for e in q.include_events]))
     if q.exclude_events:
         where.append(exp.not_(exp.column("event").isin(*[exp.Literal.string(e) for e in q.exclude_events])))
-    tz = zone(q.timezone)
-    if q.date_range is not None:
-        lo = parse_instant(q.date_range.from_, tz)
-        hi = parse_instant(q.date_range.to, tz, end=True)
-        if lo is not None:
-            where.append(exp.GTE(this=exp.column("timestamp"), expression=timestamp_literal(lo)))
-        if hi is not None:
-            where.append(exp.LTE(this=exp.column("timestamp"), expression=timestamp_literal(hi)))
+    where += instant_bounds(q.date_range, zone(q.timezone))
     src = event_source(needs_person(q.global_properties), identities).subquery("ev")
     return select(*cols).from_(src).where(all_of(where))
 

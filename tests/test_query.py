@@ -112,3 +112,14 @@ def test_registering_a_new_kind() -> None:
 def test_numeric_filter_needs_a_number(ws: cxlens.Workspace, value: object) -> None:
     with pytest.raises(QueryError, match="filter on 'a'"):
         ws.query({"kind": "count", "filters": [{"key": "a", "operator": "gt", "value": value}]})
+
+
+def test_property_names_with_path_characters_are_keys(ws: cxlens.Workspace) -> None:
+    """Regression (found by schemathesis): a property such as "[G" was JSON-path syntax and a DuckDB error."""
+    ws.add("events", [{"distinct_id": "u", "event": "e", "timestamp": "2024-01-01T00:00:00Z",
+                       "properties": {"[G": "x", "$browser": "ff", "a": {"b": "nested"}, 'q"t': "quo"}}])
+    for key, value in (("[G", "x"), ("$browser", "ff"), ("a.b", "nested"), ("properties.a.b", "nested"),
+                       ('q"t', "quo"), ("missing", None)):
+        assert ws.query({"kind": "count", "by": [key]})["rows"] == [{key: value, "count": 1}]
+    with pytest.raises(QueryError, match="invalid property name"):
+        ws.query({"kind": "count", "by": ["a..b"]})

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 from sqlglot import exp, select
 
-from cxlens.query.count import DateRange, where
+from cxlens.query.count import DateRange, TableName, where
 from cxlens.query.registry import QueryModel, register_query
-from cxlens.schema.tables import KINDS, TABLES
 from cxlens.stats import ProportionStat, proportion_ci
 from cxlens.store.sql import Filter, field
 
@@ -30,7 +29,7 @@ class ConversionQuery(QueryModel):
     """Conversion rate of a boolean column (see the module docstring)."""
 
     kind: Literal["conversion"] = "conversion"
-    table: str = "sessions"
+    table: TableName = "sessions"
     column: str = "converted"
     by: list[str] = Field(default_factory=list)
     filters: list[Filter] = Field(default_factory=list)
@@ -38,12 +37,6 @@ class ConversionQuery(QueryModel):
     confidence: float = Field(0.95, gt=0, lt=1)
     method: Literal["adjusted-wald", "wilson", "exact", "wald"] = "adjusted-wald"
 
-    @field_validator("table")
-    @classmethod
-    def _known_table(cls, v: str) -> str:
-        if v not in TABLES:
-            raise ValueError(f"unknown table {v!r}; tables: {', '.join(KINDS)}")
-        return v
 
 
 def conversion_select(q: ConversionQuery) -> exp.Select:

@@ -6,9 +6,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlglot import exp, select
 
 from cxlens.errors import QueryError
@@ -19,7 +19,17 @@ from cxlens.store.sql import Filter, field, filter_expr, time_column
 if TYPE_CHECKING:
     from cxlens.workspace import Workspace
 
-__all__ = ["CountQuery", "DateRange"]
+__all__ = ["CountQuery", "DateRange", "TableName"]
+
+
+def _known_table(v: str) -> str:
+    if v not in TABLES:
+        raise ValueError(f"unknown table {v!r}; tables: {', '.join(KINDS)}")
+    return v
+
+
+#: A canonical table name, validated (the error lists the tables).
+TableName = Annotated[str, AfterValidator(_known_table)]
 
 
 class DateRange(BaseModel):
@@ -35,18 +45,12 @@ class CountQuery(QueryModel):
     """Count rows of ``table``, grouped by columns or properties."""
 
     kind: str = "count"
-    table: str = "events"
+    table: TableName = "events"
     by: list[str] = Field(default_factory=list)
     filters: list[Filter] = Field(default_factory=list)
     date_range: DateRange | None = None
     limit: int | None = Field(None, ge=1, le=1_000_000)
 
-    @field_validator("table")
-    @classmethod
-    def _known_table(cls, v: str) -> str:
-        if v not in TABLES:
-            raise ValueError(f"unknown table {v!r}; tables: {', '.join(KINDS)}")
-        return v
 
 
 def where(table: str, filters: list[Filter], date_range: DateRange | None) -> list[exp.Expression]:

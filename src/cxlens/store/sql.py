@@ -61,11 +61,15 @@ def field(table: str, name: str) -> exp.Expression:
     if name in cols:
         return exp.column(name)
     key = name.removeprefix("properties.")
-    if not key or "'" in key:
+    segments = key.split(".")
+    if not key or "'" in key or not all(segments):
         raise QueryError(f"invalid property name {name!r}")
     if "properties" not in cols:
         raise QueryError(f"{table} has no column {name!r}; columns: {', '.join(cols)}")
-    return exp.JSONExtractScalar(this=exp.column("properties"), expression=exp.Literal.string(f"$.{key}"))
+    # each dot-separated segment is a quoted JSON-path key, so that names such as "$browser" or "[G" stay keys
+    # instead of path syntax (an unquoted "[G" was a DuckDB binder error, i.e. a 500 in the API)
+    path = "$." + ".".join('"' + seg.replace("\\", "\\\\").replace('"', '\\"') + '"' for seg in segments)
+    return exp.JSONExtractScalar(this=exp.column("properties"), expression=exp.Literal.string(path))
 
 
 def _as_text(e: exp.Expression) -> exp.Expression:

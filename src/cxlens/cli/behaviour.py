@@ -77,12 +77,26 @@ def _load_query(text: str | None, kind: str) -> dict[str, Any] | None:
     return obj
 
 
-def _run(ctx: typer.Context, q: dict[str, Any]) -> dict[str, Any]:
+def _run(ctx: typer.Context, q: dict[str, Any], as_json: bool = False) -> dict[str, Any] | None:
+    """Run ``q`` on the --db workspace; with ``as_json`` print the result and return None (nothing to draw)."""
     path = _db(ctx)
     if not path.exists():
         raise CxlensInputError(f"no workspace at {path}; import data first or pass --db")
     with Workspace(path, read_only=True) as ws, err.status(f"running {q['kind']} …"):
-        return ws.query(q)
+        res = ws.query(q)
+    if as_json:
+        print_json(res)
+        return None
+    return res
+
+
+def _activity_query(kind: str, event: str | None, interval: str, frm: str | None, to: str | None,
+                    timezone: str) -> dict[str, Any]:
+    """The lifecycle / stickiness query the flags describe."""
+    q: dict[str, Any] = {"kind": kind, "event": {"event": event}, "interval": interval, "timezone": timezone}
+    if (dr := _date_range(frm, to, ("date_from", "date_to"))) is not None:
+        q["date_range"] = dr
+    return q
 
 
 def _date_range(frm: str | None, to: str | None, keys: tuple[str, str] = ("from", "to")) -> dict[str, Any] | None:
@@ -139,9 +153,7 @@ def funnel_cmd(
             q["breakdown"] = {"properties": [breakdown]}
         if (dr := _date_range(frm, to)) is not None:
             q["date_range"] = dr
-    res = _run(ctx, q)
-    if as_json:
-        print_json(res)
+    if (res := _run(ctx, q, as_json)) is None:
         return
     out.print(_funnel_table(res["steps"], "funnel"))
     for b in res.get("breakdowns", []):
@@ -188,9 +200,7 @@ def retention_cmd(
             q["returning"] = {"event": returning}
         if (dr := _date_range(frm, to, ("date_from", "date_to"))) is not None:
             q["date_range"] = dr
-    res = _run(ctx, q)
-    if as_json:
-        print_json(res)
+    if (res := _run(ctx, q, as_json)) is None:
         return
     tables = {"": res["rows"]} if "rows" in res else res.get("breakdowns", {})
     for label, rows in tables.items():
@@ -230,9 +240,7 @@ def trends_cmd(
             q["breakdown"] = {"property": breakdown}
         if (dr := _date_range(frm, to, ("date_from", "date_to"))) is not None:
             q["date_range"] = dr
-    res = _run(ctx, q)
-    if as_json:
-        print_json(res)
+    if (res := _run(ctx, q, as_json)) is None:
         return
     t = Table(title=f"trends per {res['interval']}")
     t.add_column("period")
@@ -271,9 +279,7 @@ def paths_cmd(
              "item_property": item_property}
         if (dr := _date_range(frm, to)) is not None:
             q["date_range"] = dr
-    res = _run(ctx, q)
-    if as_json:
-        print_json(res)
+    if (res := _run(ctx, q, as_json)) is None:
         return
     t = Table(title=f"top paths ({res['actors']:,} persons)")
     for c in ("from", "to", "persons"):
@@ -298,14 +304,8 @@ def lifecycle_cmd(
     query: QueryOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    q = _load_query(query, "lifecycle")
-    if q is None:
-        q = {"kind": "lifecycle", "event": {"event": event}, "interval": interval, "timezone": timezone}
-        if (dr := _date_range(frm, to, ("date_from", "date_to"))) is not None:
-            q["date_range"] = dr
-    res = _run(ctx, q)
-    if as_json:
-        print_json(res)
+    q = _load_query(query, "lifecycle") or _activity_query("lifecycle", event, interval, frm, to, timezone)
+    if (res := _run(ctx, q, as_json)) is None:
         return
     t = Table(title=f"lifecycle per {res['interval']}")
     for c in ("period", "new", "returning", "resurrecting", "dormant"):
@@ -328,14 +328,8 @@ def stickiness_cmd(
     query: QueryOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    q = _load_query(query, "stickiness")
-    if q is None:
-        q = {"kind": "stickiness", "event": {"event": event}, "interval": interval, "timezone": timezone}
-        if (dr := _date_range(frm, to, ("date_from", "date_to"))) is not None:
-            q["date_range"] = dr
-    res = _run(ctx, q)
-    if as_json:
-        print_json(res)
+    q = _load_query(query, "stickiness") or _activity_query("stickiness", event, interval, frm, to, timezone)
+    if (res := _run(ctx, q, as_json)) is None:
         return
     t = Table(title=f"stickiness: {res['actors']:,} persons over {res['periods']} {res['interval']}s")
     for c in (f"active {res['interval']}s", "persons", "share", "this many or more"):
@@ -373,9 +367,7 @@ def event_tasks_cmd(
             q["timeout"] = duration(timeout, "--timeout")
         if breakdown:
             q["breakdown"] = {"property": breakdown}
-    res = _run(ctx, q)
-    if as_json:
-        print_json(res)
+    if (res := _run(ctx, q, as_json)) is None:
         return
     for r in res["rows"]:
         title = f"task {q['start']['event']} → {q['success']['event']}" + \
@@ -415,9 +407,7 @@ def latency_cmd(
         q = {"kind": "latency", "event": {"event": event}, "property": prop, "by": by, "limit": limit}
         if percentile:
             q["percentiles"] = percentile
-    res = _run(ctx, q)
-    if as_json:
-        print_json(res)
+    if (res := _run(ctx, q, as_json)) is None:
         return
     pcts = [k for k in (res["rows"][0] if res["rows"] else {}) if re.fullmatch(r"p[\d.]+", k)]
     t = Table(title=f"{res['property']} percentiles (95% order-statistic intervals)")
@@ -446,9 +436,7 @@ def conversion_cmd(
     q = _load_query(query, "conversion")
     if q is None:
         q = {"kind": "conversion", "table": table, "column": column, "by": by, "confidence": confidence}
-    res = _run(ctx, q)
-    if as_json:
-        print_json(res)
+    if (res := _run(ctx, q, as_json)) is None:
         return
     t = Table(title=f"{res['table']}.{res['column']} conversion ({int(q.get('confidence', 0.95) * 100)}% "
                     "adjusted-Wald intervals)")

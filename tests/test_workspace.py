@@ -166,3 +166,20 @@ def test_parallel_readers_while_writing(tmp_path: Path) -> None:
     assert set(results) <= {3, 6}
     assert w.count("events") == 6
     w.close()
+
+
+def test_append_internal_writes_only_internal_tables() -> None:
+    import pyarrow as pa
+    from sqlglot import exp
+
+    from cxlens.errors import CxlensInputError
+
+    ws = cxlens.Workspace()
+    row = pa.table({"survey_id": ["s1"], "definition": ['{"id": "s1"}'],
+                    "created_at": pa.array([0], pa.timestamp("us")),
+                    "updated_at": pa.array([0], pa.timestamp("us"))})
+    ws.store.append_internal("_cxlens_surveys", row)
+    ws.store.append_internal("_cxlens_surveys", row, exp.column("survey_id").eq("s1"))  # replaces, not adds
+    assert ws.sql('SELECT count(*) AS n FROM "_cxlens_surveys"').to_pylist() == [{"n": 1}]
+    with pytest.raises(CxlensInputError, match="unknown internal table"):
+        ws.store.append_internal("events", row)

@@ -83,13 +83,7 @@ class KeyRing:
                         "scope": [scope], "name": pa.array([name], pa.string()),
                         "created_at": pa.array([now], pa.timestamp("us")),
                         "revoked_at": pa.array([None], pa.timestamp("us"))})
-        con = self.store.connection  # type: ignore[attr-defined]
-        with self.store.transaction():
-            con.register("_cxlens_newkey", row)
-            try:
-                con.execute(f'INSERT INTO "{_TABLE}" SELECT * FROM _cxlens_newkey')
-            finally:
-                con.unregister("_cxlens_newkey")
+        self.store.append_internal(_TABLE, row)
         self.reload()
         return token, key
 

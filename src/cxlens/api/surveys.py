@@ -86,13 +86,7 @@ class SurveyStore:
             row = pa.table({"survey_id": [survey.id], "definition": [orjson.dumps(survey.model_dump()).decode()],
                             "created_at": pa.array([now], pa.timestamp("us")),
                             "updated_at": pa.array([now], pa.timestamp("us"))})
-            con = self.store.connection  # type: ignore[attr-defined]
-            with self.store.transaction():
-                con.register("_cxlens_newsurvey", row)
-                try:
-                    con.execute(f'INSERT INTO "{_TABLE}" SELECT * FROM _cxlens_newsurvey')
-                finally:
-                    con.unregister("_cxlens_newsurvey")
+            self.store.append_internal(_TABLE, row)
         return self.get(survey.id)
 
     def _row(self, survey_id: str) -> dict[str, Any] | None:

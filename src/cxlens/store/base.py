@@ -40,6 +40,11 @@ class Store(Protocol):
         """Run a read query that also sees the given Arrow tables under their names."""
         ...
 
+    def append_internal(self, table: str, data: pa.Table, delete_where: exp.Expression | None = None) -> None:
+        """Append to a table a migration created beside the canonical ones (keys, surveys, text scores),
+        first deleting the rows matching ``delete_where``; all or nothing."""
+        ...
+
     def delete_keys(self, table: str, column: str, keys: pa.Array | pa.ChunkedArray) -> None:
         """Delete the rows whose ``column`` is one of ``keys`` (used for upserts of persons/accounts)."""
         ...

@@ -19,7 +19,7 @@ from sqlglot import exp
 
 from cxlens.errors import CxlensInputError, StoreError
 from cxlens.schema.tables import TABLES
-from cxlens.store.migrations import MIGRATIONS
+from cxlens.store.migrations import INTERNAL_TABLES, MIGRATIONS
 
 __all__ = ["DuckDBStore"]
 
@@ -144,6 +144,24 @@ class DuckDBStore:
                     self._con.unregister(view)
                 written[name] = data.num_rows
         return written
+
+    def append_internal(self, table: str, data: pa.Table, delete_where: exp.Expression | None = None) -> None:
+        """Append ``data`` to an internal table (API keys, surveys, text scores), after deleting the rows that
+        match ``delete_where`` when given, in one transaction."""
+        if self.read_only:
+            raise CxlensInputError(f"this workspace was opened read-only: cannot write {table}")
+        if table not in INTERNAL_TABLES:
+            raise CxlensInputError(f"unknown internal table {table!r}")
+        view = f"_cxlens_src_{table}"
+        cols = ", ".join(f'"{c}"' for c in data.column_names)
+        with self.transaction():
+            if delete_where is not None:
+                self._con.execute(exp.delete(exp.table_(table), where=delete_where).sql(dialect=self.dialect))
+            self._con.register(view, data)
+            try:
+                self._con.execute(f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM "{view}"')
+            finally:
+                self._con.unregister(view)
 
     def delete_keys(self, table: str, column: str, keys: pa.Array | pa.ChunkedArray) -> None:
         """Delete the rows of ``table`` whose ``column`` is one of ``keys`` (for upserts)."""

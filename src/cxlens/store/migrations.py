@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from cxlens.schema.tables import TABLES, Column, Table
 
-__all__ = ["MIGRATIONS", "TEXT_SCORES", "TEXT_TAXONOMIES", "Migration", "create_table_sql"]
+__all__ = ["INTERNAL_TABLES", "MIGRATIONS", "TEXT_SCORES", "TEXT_TAXONOMIES", "Migration", "create_table_sql"]
 
 TypeMap = dict[str, str]
 
@@ -83,6 +83,9 @@ TEXT_TAXONOMIES = Table(
 def _text_tables(types: TypeMap) -> list[str]:
     return [create_table_sql(TEXT_SCORES, types), create_table_sql(TEXT_TAXONOMIES, types)]
 
+
+#: Tables a migration creates beside the canonical ones (written with ``Store.append_internal``).
+INTERNAL_TABLES = frozenset({"text_scores", "text_taxonomies", "_cxlens_api_keys", "_cxlens_surveys"})
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables for every signal", _initial),

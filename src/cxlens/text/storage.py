@@ -3,9 +3,8 @@
 Scores are cached by (md5 of the text, method, version): a text scored once is never scored again by the
 same method version, whatever table it came from. Writes are columnar (one Arrow batch per call).
 
-The store protocol appends only canonical tables, so the two auxiliary tables are written here through
-the store's own connection inside its transaction; this is the one store-specific part of cxlens.text
-(a ClickHouse store would need an ``append_aux`` of its own).
+The two auxiliary tables are written through ``Store.append_internal``. The md5 cache key is computed with
+DuckDB's ``md5`` (hex text); a ClickHouse store would need ``hex(MD5(...))`` to match.
 """
 
 from __future__ import annotations
@@ -46,22 +45,9 @@ def _now() -> datetime:
 
 
 def _append_aux(store: Store, name: str, data: pa.Table, delete_where: exp.Expression | None = None) -> None:
-    con = getattr(store, "connection", None)
-    if con is None or getattr(store, "dialect", "") != "duckdb":
-        raise StoreError(f"this store ({type(store).__name__}) cannot write the {name} table yet")
     if getattr(store, "read_only", False):
         raise StoreError(f"the workspace is open read-only: cannot store {name}")
-    view = f"_cxlens_aux_{name}"
-    cols = [exp.column(c) for c in data.column_names]
-    ins = exp.insert(select(*cols).from_(exp.table_(view)), exp.table_(name), columns=list(data.column_names))
-    with store.transaction():
-        if delete_where is not None:
-            con.execute(exp.delete(exp.table_(name), where=delete_where).sql(dialect=store.dialect))
-        con.register(view, data)
-        try:
-            con.execute(ins.sql(dialect=store.dialect))
-        finally:
-            con.unregister(view)
+    store.append_internal(name, data, delete_where)
 
 
 def cached_scores(store: Store, hashes: pa.Array, method: str, version: str) -> pa.Table:

@@ -87,12 +87,17 @@ def test_clv_margin_scales_and_discount_lowers(ws) -> None:
 
 
 def test_discounted_value_equals_customer_lifetime_value_on_whole_periods() -> None:
-    # Independent implementation: cxlens.lifetime.customer_lifetime_value (lifetimes' algorithm, whole months).
+    # Independent computation: lifetimes' whole-period CLV formula written out as a plain loop,
+    # sum_k margin * spend * (E[Y(k u)] - E[Y((k - 1) u)]) / (1 + d)^k; customer_lifetime_value delegates to
+    # discounted_value, so it must match the loop too.
     bg = BetaGeoFitter.from_params({"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426})
     x, tx, T = np.array([0, 2, 5.0]), np.array([0, 30.43, 20.0]), np.array([38.86, 38.86, 30.0])
     spend = np.array([30.0, 35.0, 50.0])
-    ref = customer_lifetime_value(bg, x, tx, T, spend, time=12, discount_rate=0.01, margin=0.3,
-                                  time_units_per_period=4.345)
+    e = bg.conditional_expected_number_of_purchases_up_to_time
+    ref = sum(0.3 * spend * (e(k * 4.345, x, tx, T) - e((k - 1) * 4.345, x, tx, T)) / 1.01 ** k
+              for k in range(1, 13))
+    np.testing.assert_allclose(customer_lifetime_value(bg, x, tx, T, spend, time=12, discount_rate=0.01,
+                                                       margin=0.3, time_units_per_period=4.345), ref, rtol=1e-12)
     got, purchases = discounted_value(bg, x, tx, T, spend, horizon=12 * 4.345, step=4.345, discount_rate=0.01,
                                       margin=0.3)
     np.testing.assert_allclose(got, ref, rtol=1e-12)

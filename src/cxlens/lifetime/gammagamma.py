@@ -21,6 +21,7 @@ from scipy.special import gammaln
 
 from cxlens.errors import CxlensInputError
 from cxlens.lifetime.base import BaseLifetimeFitter, as_float_array
+from cxlens.lifetime.value import discounted_value
 
 __all__ = ["GammaGammaFitter", "customer_lifetime_value"]
 
@@ -247,14 +248,10 @@ def customer_lifetime_value(
         raise CxlensInputError("discount_rate must be > -1", value=discount_rate)
     if time_units_per_period <= 0:
         raise CxlensInputError("time_units_per_period must be > 0", value=time_units_per_period)
-    x = as_float_array(frequency, "frequency")
-    tx = as_float_array(recency, "recency")
-    age = as_float_array(T, "T")
-    spend = np.broadcast_to(np.asarray(expected_spend, dtype=np.float64), x.shape)
-    steps = np.arange(int(time) + 1, dtype=np.float64)[:, None] * time_units_per_period
-    cum = transaction_model.conditional_expected_number_of_purchases_up_to_time(
-        steps, x[None, :], tx[None, :], age[None, :]
-    )
-    per_period = np.diff(np.asarray(cum, dtype=np.float64), axis=0)  # (time, n)
-    disc = (1.0 + discount_rate) ** -np.arange(1, int(time) + 1, dtype=np.float64)
-    return margin * spend * (disc @ per_period)
+    if int(time) == 0:
+        return np.zeros(as_float_array(frequency, "frequency").shape)
+    # the whole-period case of the general forecast (one discounting step per period)
+    value, _ = discounted_value(transaction_model, frequency, recency, T, expected_spend,
+                                horizon=int(time) * time_units_per_period, step=time_units_per_period,
+                                discount_rate=discount_rate, margin=margin)
+    return value

@@ -37,7 +37,7 @@ import pandas as pd
 from cxlens.errors import CxlensInputError
 from cxlens.lifetime.summary import day_of, to_days, to_series
 
-__all__ = ["RFM_SEGMENT_RULES", "quintile_scores", "rfm_scores", "rfm_segment"]
+__all__ = ["RFM_SEGMENT_RULES", "add_rfm_scores", "quintile_scores", "rfm_scores", "rfm_segment"]
 
 ArrayLike = Any
 
@@ -162,9 +162,24 @@ def rfm_scores(
     if monetary == "mean":
         out["monetary"] = out["monetary"] / out["frequency"]
     out = out.rename_axis("customer").reset_index()
-    out["r_score"] = quintile_scores(out["recency_days"], higher_is_better=False)
-    out["f_score"] = quintile_scores(out["frequency"])
-    out["m_score"] = quintile_scores(out["monetary"])
-    out["rfm"] = out["r_score"].astype(str) + out["f_score"].astype(str) + out["m_score"].astype(str)
-    out["segment"] = rfm_segment(out["r_score"].to_numpy(), out["f_score"].to_numpy())
-    return out
+    return add_rfm_scores(out)
+
+
+def add_rfm_scores(df: pd.DataFrame) -> pd.DataFrame:
+    """Add ``r_score``, ``f_score``, ``m_score`` (quintiles 1-5), ``rfm`` ("545") and ``segment`` to a frame
+    with ``recency_days``, ``frequency`` and ``monetary`` columns; returns the same frame.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    df["r_score"] = quintile_scores(df["recency_days"], higher_is_better=False)
+    df["f_score"] = quintile_scores(df["frequency"])
+    df["m_score"] = quintile_scores(df["monetary"])
+    df["rfm"] = df["r_score"].astype(str) + df["f_score"].astype(str) + df["m_score"].astype(str)
+    df["segment"] = rfm_segment(df["r_score"].to_numpy(), df["f_score"].to_numpy())
+    return df

@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from cxlens.lifetime import RFM_SEGMENT_RULES, quintile_scores, rfm_segment
+from cxlens.lifetime import RFM_SEGMENT_RULES
 from cxlens.lifetime.base import json_safe
+from cxlens.lifetime.rfm import add_rfm_scores
 from cxlens.query.lifetime_clv import BOUNDS, RFM_ORDER, ClvQuery, clv_result
 from cxlens.query.lifetime_segments import compare_segments
 from cxlens.query.lifetime_source import TransactionSource, parse_day, rft_summary, transaction_bounds
@@ -58,12 +59,7 @@ def rfm_table(s: dict[str, np.ndarray], monetary: str) -> pd.DataFrame:
     money = s["total_spend"] if monetary == "total" else s["total_spend"] / freq
     df = pd.DataFrame({"customer": s["customer"], "recency_days": s["T"] - s["recency"], "frequency": freq,
                        "monetary": money})
-    df["r_score"] = quintile_scores(df["recency_days"], higher_is_better=False)
-    df["f_score"] = quintile_scores(df["frequency"])
-    df["m_score"] = quintile_scores(df["monetary"])
-    df["rfm"] = df["r_score"].astype(str) + df["f_score"].astype(str) + df["m_score"].astype(str)
-    df["segment"] = rfm_segment(df["r_score"].to_numpy(), df["f_score"].to_numpy())
-    return df
+    return add_rfm_scores(df)
 
 
 @register_query("rfm", RfmQuery, "RFM scores 1-5 and segments from transactions; with_clv adds CLV, P(alive) "

@@ -48,8 +48,10 @@ def test_no_server_errors(api_schema: schemathesis.BaseSchema) -> None:
         op = result.ok()
 
         @given(case=op.as_strategy())
+        # derandomize: the same generated cases on every run, so CI cannot fail on a new random draw (explore
+        # further by hand with derandomize=False and more examples)
         @settings(max_examples=30, deadline=None, phases=[Phase.explicit, Phase.generate], database=None,
-                  suppress_health_check=list(HealthCheck))
+                  derandomize=True, suppress_health_check=list(HealthCheck))
         def check(case: schemathesis.Case) -> None:
             case.headers = {**(case.headers or {}), **ADMIN}
             try:

@@ -10,9 +10,10 @@ seen-not-answered and dismissed answers are counted and reported beside it, neve
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
@@ -36,6 +37,7 @@ from cxlens.stats import (
     two_proportion_test,
     welch_t,
 )
+from cxlens.store.rollup import SCORE_ROLLUP, can_use, whole_days
 from cxlens.store.sql import Filter, field
 
 if TYPE_CHECKING:
@@ -67,6 +69,9 @@ class ScoreQuery(QueryModel):
                                     "for 'very good' and 'good' on a reversed 1-5 scale; csat: replaces "
                                     "top_box; ces/rating: adds the box share with its interval to each row")
     method: Literal["adjusted-wald", "wilson", "exact", "wald"] = "adjusted-wald"
+    use_rollup: bool = Field(True, description="answer from the store's per-day score rollup when the query "
+                             "allows it (by/filters on survey, question, touchpoint, scale, status or score; "
+                             "whole UTC days); false always scans the answers. Results are the same.")
 
 
 def period_expr(period: str, column: str) -> exp.Expression:
@@ -82,36 +87,49 @@ def group_keys(table: str, by: list[str], period: str | None, time_col: str) -> 
     return keys
 
 
-def _count_if(cond: exp.Expression) -> exp.Expression:
-    return exp.Sum(this=exp.If(this=cond, true=exp.Literal.number(1), false=exp.Literal.number(0)))
+def _weighted(cond: exp.Expression, weight: exp.Expression | None = None) -> exp.Expression:
+    """Rows matching ``cond``; with ``weight`` (the rollup's ``n``), the sum of their weights."""
+    if weight is None:
+        return exp.Sum(this=exp.If(this=cond, true=exp.Literal.number(1), false=exp.Literal.number(0)))
+    return exp.cast(exp.Sum(this=exp.If(this=cond, true=weight, false=exp.Literal.number(0))), "BIGINT")
 
 
-def _agg(kind: str, top_box: int, box: list[float] | None = None) -> list[exp.Expression]:
+def _agg(kind: str, top_box: int, box: list[float] | None = None, weight: exp.Expression | None = None,
+         ) -> list[exp.Expression]:
+    """The sufficient statistics of a score query: over answer rows, or (``weight`` = ``n``) over rollup rows
+    that each stand for ``n`` equal answers."""
     score = exp.column("score")
     status = exp.column("status")
     answered = exp.and_(status.eq("answered"), exp.not_(score.is_(exp.null())))
+
+    def count_if(cond: exp.Expression) -> exp.Expression:
+        return _weighted(cond, weight)
+
+    def times_n(e: exp.Expression) -> exp.Expression:
+        return e if weight is None else exp.Mul(this=e, expression=weight)
+
     aggs = [
-        _count_if(answered).as_("n"),
-        _count_if(status.eq("skipped")).as_("skipped"),
-        _count_if(status.eq("seen")).as_("seen"),
-        _count_if(status.eq("dismissed")).as_("dismissed"),
+        count_if(answered).as_("n"),
+        count_if(status.eq("skipped")).as_("skipped"),
+        count_if(status.eq("seen")).as_("seen"),
+        count_if(status.eq("dismissed")).as_("dismissed"),
     ]
     if kind == "nps":
         # NPS needs counts only (passives = n - promoters - detractors, filled in after the query): the
         # fewer aggregates, the faster the scan (about 2x on 1M answers)
-        return [*aggs, _count_if(exp.and_(answered, score >= 9)).as_("promoters"),
-                _count_if(exp.and_(answered, score <= 6)).as_("detractors")]
+        return [*aggs, count_if(exp.and_(answered, score >= 9)).as_("promoters"),
+                count_if(exp.and_(answered, score <= 6)).as_("detractors")]
     aggs += [
-        exp.Sum(this=exp.If(this=answered, true=score)).as_("sum"),
-        exp.Sum(this=exp.If(this=answered, true=exp.Mul(this=score, expression=score))).as_("sum_sq"),
+        exp.Sum(this=exp.If(this=answered, true=times_n(score))).as_("sum"),
+        exp.Sum(this=exp.If(this=answered, true=times_n(exp.Mul(this=score, expression=score)))).as_("sum_sq"),
         exp.Min(this=exp.If(this=answered, true=score)).as_("min"),
         exp.Max(this=exp.If(this=answered, true=score)).as_("max"),
     ]
     if box:
-        aggs.append(_count_if(exp.and_(answered, score.isin(*[exp.Literal.number(v) for v in box]))).as_("top"))
+        aggs.append(count_if(exp.and_(answered, score.isin(*[exp.Literal.number(v) for v in box]))).as_("top"))
     elif kind == "csat":
         top = exp.Sub(this=exp.column("scale_max"), expression=exp.Literal.number(top_box))
-        aggs.append(_count_if(exp.and_(answered, score > top)).as_("top"))
+        aggs.append(count_if(exp.and_(answered, score > top)).as_("top"))
     return aggs
 
 
@@ -160,24 +178,8 @@ def run_scores(ws: Workspace, q: ScoreQuery) -> dict[str, Any]:
     if q.box and q.kind == "nps":
         raise QueryError("box does not apply to nps (promoters 9-10 and detractors 0-6 are fixed); use "
                          "kind 'rating' on the question for another split")
-    keys = group_keys("responses", q.by, q.period, "timestamp")
-    scale_cols = [exp.column("scale_min"), exp.column("scale_max")]
-    sel = select(*keys, *scale_cols, *_agg(q.kind, q.top_box, q.box if q.kind != "nps" else None)).from_("responses")
-    conds = [exp.column("question_type").eq(q.kind)]
-    if q.survey:
-        conds.append(exp.column("survey").eq(q.survey))
-    if q.question:
-        qs = [q.question] if isinstance(q.question, str) else q.question
-        conds.append(exp.column("question").isin(*[exp.Literal.string(x) for x in qs]))
-    if q.period:
-        conds.append(exp.not_(exp.column("timestamp").is_(exp.null())))
-    conds += where("responses", q.filters, q.date_range)
-    for c in conds:
-        sel = sel.where(c)
-    group_aliases = [exp.column(f"g{i}") for i in range(len(q.by))] + (
-        [exp.column("period")] if q.period else [])
-    sel = sel.group_by(*group_aliases, *scale_cols).order_by(*group_aliases, *scale_cols)
-    data = ws.store.execute(sel).to_pylist()
+    source = "rollup" if _rollup_applies(ws, q) else "responses"
+    data = ws.store.execute(_score_sql(q.model_dump_json(), source, ws.store.dialect)).to_pylist()
     if q.kind == "nps":
         for r in data:
             r["passives"] = int(r["n"] or 0) - int(r["promoters"] or 0) - int(r["detractors"] or 0)
@@ -210,8 +212,68 @@ def run_scores(ws: Workspace, q: ScoreQuery) -> dict[str, Any]:
         "period": q.period,
         "confidence": q.confidence,
         "denominator": "answered (skipped, seen and dismissed answers are counted apart and excluded)",
+        "source": source,
         "rows": rows,
     }
+
+
+def _utc_bounds(q: ScoreQuery) -> tuple[datetime | None, datetime | None]:
+    dr = q.date_range
+    if dr is None:
+        return None, None
+    return tuple(None if b is None else b if b.tzinfo is None else b.astimezone(UTC).replace(tzinfo=None)
+                 for b in (dr.from_, dr.to))  # type: ignore[return-value]
+
+
+def _rollup_applies(ws: Workspace, q: ScoreQuery) -> bool:
+    """Whether the score rollup can answer ``q`` exactly, and is in step with ``responses`` (it is not when
+    rows were written around the store, e.g. straight through the DuckDB connection)."""
+    if not (q.use_rollup and "score_rollup" in ws.store.capabilities):
+        return False
+    if not (can_use(q.by, [f.key for f in q.filters]) and whole_days(*_utc_bounds(q))):
+        return False
+    t = ws.store.execute(f'SELECT (SELECT count(*) FROM "responses") AS a, '
+                         f'(SELECT coalesce(sum("n"), 0) FROM "{SCORE_ROLLUP}") AS b').to_pylist()[0]
+    return int(t["a"]) == int(t["b"])
+
+
+@functools.lru_cache(maxsize=512)
+def _score_sql(q_json: str, source: str, dialect: str) -> str:
+    """The SQL text of a score query, cached: building and rendering the sqlglot tree costs more than running
+    the query on the rollup (a dashboard asks the same few queries again and again)."""
+    return _score_select(ScoreQuery.model_validate_json(q_json), source).sql(dialect=dialect)
+
+
+def _score_select(q: ScoreQuery, source: str) -> exp.Select:
+    """One GROUP BY over sufficient statistics, from the answers or from the rollup (``source``)."""
+    on_rollup = source == "rollup"
+    time_col = "day" if on_rollup else "timestamp"
+    keys = group_keys("responses", q.by, q.period, time_col)
+    scale_cols = [exp.column("scale_min"), exp.column("scale_max")]
+    aggs = _agg(q.kind, q.top_box, q.box if q.kind != "nps" else None, exp.column("n") if on_rollup else None)
+    sel = select(*keys, *scale_cols, *aggs).from_(exp.table_(SCORE_ROLLUP if on_rollup else "responses"))
+    conds = [exp.column("question_type").eq(q.kind)]
+    if q.survey:
+        conds.append(exp.column("survey").eq(q.survey))
+    if q.question:
+        qs = [q.question] if isinstance(q.question, str) else q.question
+        conds.append(exp.column("question").isin(*[exp.Literal.string(x) for x in qs]))
+    if q.period:
+        conds.append(exp.not_(exp.column(time_col).is_(exp.null())))
+    if on_rollup:
+        conds += where("responses", q.filters, None)
+        start, end = _utc_bounds(q)
+        for bound, op in ((start, exp.GTE), (end, exp.LTE)):
+            if bound is not None:
+                conds.append(op(this=exp.column("day"), expression=exp.cast(
+                    exp.Literal.string(bound.date().isoformat()), "DATE")))
+    else:
+        conds += where("responses", q.filters, q.date_range)
+    for c in conds:
+        sel = sel.where(c, copy=False)  # the builders copy the whole tree by default: most of the query's time
+    group_aliases = [exp.column(f"g{i}") for i in range(len(q.by))] + (
+        [exp.column("period")] if q.period else [])
+    return sel.group_by(*group_aliases, *scale_cols, copy=False).order_by(*group_aliases, *scale_cols, copy=False)
 
 
 def _result_fields(res: StatResult | None) -> dict[str, Any]:
@@ -265,6 +327,10 @@ def _add_comparisons(q: ScoreQuery, rows: list[dict[str, Any]], stats: list[Any]
                         "change": None, "change_ci_low": None, "change_ci_high": None, "p_value": None,
                         "p_value_adjusted": None, "significant": False})
             if stats[cur_i] is None or stats[prev_i] is None:
+                continue
+            if isinstance(stats[cur_i], MeanStat) and min(stats[cur_i].n, stats[prev_i].n) < 2:
+                # Welch's t needs two answers on each side; say so instead of failing the whole query
+                cur["warnings"] = [*cur.get("warnings", []), "change not tested: fewer than 2 answers in a period"]
                 continue
             diff = _compare(q.kind, stats[cur_i], stats[prev_i], q.confidence)
             d = diff.to_dict()

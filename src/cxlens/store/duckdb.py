@@ -20,6 +20,7 @@ from sqlglot import exp
 from cxlens.errors import CxlensInputError, StoreError
 from cxlens.schema.tables import TABLES
 from cxlens.store.migrations import INTERNAL_TABLES, MIGRATIONS
+from cxlens.store.rollup import SCORE_ROLLUP, compact_sql, rollup_select
 
 __all__ = ["DuckDBStore"]
 
@@ -47,7 +48,7 @@ class DuckDBStore:
     """
 
     dialect = "duckdb"
-    capabilities = frozenset({"transactions", "json", "window_functions", "asof_join"})
+    capabilities = frozenset({"transactions", "json", "window_functions", "asof_join", "score_rollup"})
 
     def __init__(self, path: str | Path | None = None, *, read_only: bool = False,
                  threads: int | None = None) -> None:
@@ -70,6 +71,8 @@ class DuckDBStore:
             ) from e
         self._lock = threading.RLock()
         self._in_tx = False
+        self._rollup_added = 0  # rollup rows appended since the last compaction (see cxlens.store.rollup)
+        self._rollup_base: int | None = None  # rollup size after the last compaction (None: not read yet)
         if not read_only:
             self._migrate()
         elif self.schema_version() < MIGRATIONS[-1].version:
@@ -140,10 +143,39 @@ class DuckDBStore:
                 try:
                     cols = ", ".join(f'"{c}"' for c in data.column_names)
                     self._con.execute(f'INSERT INTO "{name}" ({cols}) SELECT {cols} FROM "{view}"')
+                    if name == "responses":
+                        self._add_to_rollup(view)
                 finally:
                     self._con.unregister(view)
                 written[name] = data.num_rows
         return written
+
+    def _add_to_rollup(self, view: str) -> None:
+        """Add a batch of answers to the score rollup (same transaction); compact it when it has doubled."""
+        rows = self._con.execute(f'INSERT INTO "{SCORE_ROLLUP}" {rollup_select(view)}').fetchall()
+        self._rollup_added += int(rows[0][0]) if rows else 0
+        if self._rollup_base is None:
+            self._rollup_base = self._rollup_size()
+            self._rollup_added = 0
+        if self._rollup_added > max(10_000, self._rollup_base):
+            for stmt in compact_sql():
+                self._con.execute(stmt)
+            self._rollup_base = self._rollup_size()
+            self._rollup_added = 0
+
+    def _rollup_size(self) -> int:
+        return int(self._con.execute(f'SELECT count(*) FROM "{SCORE_ROLLUP}"').fetchall()[0][0])
+
+    def rebuild_score_rollup(self) -> None:
+        """Recompute the score rollup from ``responses`` (after deletes, or to repair a file written around
+        the store)."""
+        if self.read_only:
+            raise CxlensInputError("this workspace was opened read-only")
+        with self.transaction():
+            self._con.execute(f'DELETE FROM "{SCORE_ROLLUP}"')
+            self._con.execute(f'INSERT INTO "{SCORE_ROLLUP}" {rollup_select("responses")}')
+            self._rollup_base = self._rollup_size()
+            self._rollup_added = 0
 
     def append_internal(self, table: str, data: pa.Table, delete_where: exp.Expression | None = None) -> None:
         """Append ``data`` to an internal table (API keys, surveys, text scores), after deleting the rows that
@@ -173,6 +205,8 @@ class DuckDBStore:
                 self._con.execute(f'DELETE FROM "{table}" WHERE "{column}" IN (SELECT k FROM _cxlens_keys)')
             finally:
                 self._con.unregister("_cxlens_keys")
+            if table == "responses":
+                self.rebuild_score_rollup()
 
     def execute_with(self, query: exp.Expression | str, tables: Mapping[str, pa.Table]) -> pa.Table:
         """Run a read query that also sees the given Arrow tables under their names."""

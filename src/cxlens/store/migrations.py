@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cxlens.schema.tables import TABLES, Column, Table
+from cxlens.store.rollup import SCORE_ROLLUP, rollup_select
 
 __all__ = ["INTERNAL_TABLES", "MIGRATIONS", "TEXT_SCORES", "TEXT_TAXONOMIES", "Migration", "create_table_sql"]
 
@@ -84,6 +85,11 @@ def _text_tables(types: TypeMap) -> list[str]:
     return [create_table_sql(TEXT_SCORES, types), create_table_sql(TEXT_TAXONOMIES, types)]
 
 
+def _score_rollup(types: TypeMap) -> list[str]:
+    """The per-day score histogram of :mod:`cxlens.store.rollup`, filled from the answers already stored."""
+    return [f'CREATE TABLE IF NOT EXISTS "{SCORE_ROLLUP}" AS {rollup_select("responses")}']
+
+
 #: Tables a migration creates beside the canonical ones (written with ``Store.append_internal``).
 INTERNAL_TABLES = frozenset({"text_scores", "text_taxonomies", "_cxlens_api_keys", "_cxlens_surveys"})
 
@@ -91,4 +97,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables for every signal", _initial),
     Migration(2, "text_scores and text_taxonomies (cxlens.text)", _text_tables),
     Migration(3, "web app: API keys and survey definitions", _web),
+    Migration(4, "score rollup: answers per day, question, touchpoint and score", _score_rollup),
 )

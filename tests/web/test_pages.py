@@ -132,3 +132,20 @@ def test_scripts_are_ascii_so_any_host_page_encoding_works(app_client: tuple[Tes
     c, _ = app_client
     for url in ("/widget.js", "/static/dashboard.js"):
         assert c.get(url).content.isascii(), url
+
+
+def test_page_date_filter_includes_the_whole_last_day() -> None:
+    """?to=2024-01-31 means up to the end of that day, for instant ranges as for day ranges; answers at noon
+    of the last day count (they did not before), and the score rollup still answers (whole days)."""
+    from datetime import datetime
+
+    from cxlens.web.registry import PageContext
+
+    with Workspace() as ws:
+        ws.add("responses", [{"survey": "s", "question": "nps", "question_type": "nps", "score": 10,
+                              "timestamp": f"2024-01-{d:02d}T12:00:00Z"} for d in (1, 15, 31)])
+        ctx = PageContext(run=ws.query, date_from=datetime(2024, 1, 15), date_to=datetime(2024, 1, 31))
+        res = ws.query(ctx.scoped({"kind": "nps"}))
+        assert res["rows"][0]["n"] == 2 and res["source"] == "rollup"
+        ctx = PageContext(run=ws.query, date_to=datetime(2024, 1, 31, 11, 0))  # an instant stays an instant
+        assert ws.query(ctx.scoped({"kind": "nps"}))["rows"][0]["n"] == 2

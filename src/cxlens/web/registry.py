@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from cxlens.errors import CxlensError
@@ -85,8 +85,11 @@ class PageContext:
             hi = self.date_to.isoformat() if self.date_to else None
             if "date_from" in names:
                 q["date_range"] = {"date_from": lo, "date_to": hi}
-            else:
-                q["date_range"] = {"from": lo, "to": hi}
+            else:  # inclusive instants: a "to" given as a day counts to that day's last microsecond
+                end = self.date_to
+                if end is not None and end.time() == time(0):
+                    end = end.replace(hour=23, minute=59, second=59, microsecond=999_999)
+                q["date_range"] = {"from": lo, "to": end.isoformat() if end else None}
         return q
 
     def query(self, q: dict[str, Any], *, scoped: bool = True) -> dict[str, Any] | None:

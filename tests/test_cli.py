@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from cxlens import Workspace
 from cxlens.cli.main import app
 
 runner = CliRunner()
@@ -93,6 +94,9 @@ def test_query_from_file_and_errors(tmp_path: Path) -> None:
     qf = tmp_path / "q.json"
     qf.write_text('{"kind": "count", "table": "events"}')
     r = runner.invoke(app, ["--db", str(db), "query", str(qf)])
+    assert r.exit_code == 2 and "no workspace at" in r.stderr and not db.exists()
+    Workspace(db).close()
+    r = runner.invoke(app, ["--db", str(db), "query", str(qf)])
     assert r.exit_code == 0 and json.loads(r.stdout)["total"] == 0
     r = runner.invoke(app, ["--db", str(db), "query", '{"kind": "nope"}'])
     assert r.exit_code == 2 and "valid kinds: " in r.stderr
@@ -104,6 +108,16 @@ def test_query_from_file_and_errors(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "unknown field 'tabel'" in r.stderr and "Valid fields" in r.stderr
     r = runner.invoke(app, ["--db", str(db), "query", "{not json"])
     assert r.exit_code == 2 and "not valid JSON" in r.stderr
+
+
+@pytest.mark.parametrize("args", [["nps"], ["rating", "--question", "q"], ["tickets"], ["reviews"], ["churn"],
+                                  ["funnel", "--step", "a", "--step", "b"], ["report", "--out", "r.html"]])
+def test_read_commands_refuse_a_missing_workspace(tmp_path: Path, args: list[str]) -> None:
+    """No --db file: one clear error (exit 2), the same for every reading command, never an empty answer."""
+    db = tmp_path / "missing.duckdb"
+    r = runner.invoke(app, ["--db", str(db), *args])
+    assert r.exit_code == 2, r.output
+    assert "no workspace at" in r.stderr and not db.exists()
 
 
 def test_missing_file_and_unknown_kind(tmp_path: Path) -> None:

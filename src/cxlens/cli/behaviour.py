@@ -16,9 +16,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from cxlens.cli.main import _db, app, err, handle_errors, out, print_json
+from cxlens.cli.main import app, err, handle_errors, open_existing, out, print_json
 from cxlens.errors import CxlensInputError
-from cxlens.workspace import Workspace
 
 __all__: list[str] = []
 
@@ -79,10 +78,7 @@ def _load_query(text: str | None, kind: str) -> dict[str, Any] | None:
 
 def _run(ctx: typer.Context, q: dict[str, Any], as_json: bool = False) -> dict[str, Any] | None:
     """Run ``q`` on the --db workspace; with ``as_json`` print the result and return None (nothing to draw)."""
-    path = _db(ctx)
-    if not path.exists():
-        raise CxlensInputError(f"no workspace at {path}; import data first or pass --db")
-    with Workspace(path, read_only=True) as ws, err.status(f"running {q['kind']} …"):
+    with open_existing(ctx) as ws, err.status(f"running {q['kind']} …"):
         res = ws.query(q)
     if as_json:
         print_json(res)

@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cxlens.cli.main import _db, app, err, handle_errors, out, print_json
+from cxlens.cli.main import app, err, handle_errors, open_existing, out, print_json
 from cxlens.workspace import Workspace
 
 __all__ = ["sparkline"]
@@ -20,8 +20,7 @@ _STAGES = ("summary", "fit", "predict", "segments")
 
 
 def _open(ctx: typer.Context) -> Workspace:
-    path = _db(ctx)
-    return Workspace(path, read_only=True) if path.exists() else Workspace(None)
+    return open_existing(ctx)
 
 
 def sparkline(times: list[float], values: list[float | None], width: int = 40) -> str:

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from cxlens.errors import CxlensError
+from cxlens.errors import CxlensError, CxlensInputError
 from cxlens.schema.tables import KINDS
 from cxlens.workspace import Workspace
 
@@ -43,6 +43,16 @@ DEFAULT_DB = "cxlens.duckdb"
 
 def _db(ctx: typer.Context) -> Path:
     return Path(ctx.obj["db"])
+
+
+def open_existing(ctx: typer.Context) -> Workspace:
+    """The --db workspace, read-only; a clear error (exit 2) when there is none, instead of answering every
+    query from an empty in-memory workspace."""
+    path = _db(ctx)
+    if not path.exists():
+        raise CxlensInputError(f"no workspace at {path}; import data first (cxlens import KIND FILE), "
+                               "run cxlens demo --no-serve, or pass --db FILE")
+    return Workspace(path, read_only=True)
 
 
 def handle_errors(fn: F) -> F:
@@ -154,9 +164,7 @@ def query(
     except json.JSONDecodeError as e:
         err.print(f"[bold red]error:[/] the query is not valid JSON: {e}")
         raise typer.Exit(2) from None
-    path = _db(ctx)
-    ws = Workspace(path, read_only=True) if path.exists() else Workspace(None)
-    with ws:
+    with open_existing(ctx) as ws:
         print_json(ws.query(obj))
 
 

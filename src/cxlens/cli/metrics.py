@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from cxlens.cli.main import _db, app, handle_errors, out, print_json
+from cxlens.cli.main import app, handle_errors, open_existing, out, print_json
 from cxlens.workspace import Workspace
 
 __all__: list[str] = []
@@ -25,8 +25,7 @@ def _fmt(v: Any, kind: str) -> str:
 
 
 def _open(ctx: typer.Context) -> Workspace:
-    path = _db(ctx)
-    return Workspace(path, read_only=True) if path.exists() else Workspace(None)
+    return open_existing(ctx)
 
 
 def _score_command(kind: str, title: str) -> None:

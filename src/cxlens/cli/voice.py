@@ -10,15 +10,14 @@ from rich import box
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cxlens.cli.main import _db, app, err, handle_errors, out, print_json
+from cxlens.cli.main import app, err, handle_errors, open_existing, out, print_json
 from cxlens.workspace import Workspace
 
 __all__: list[str] = []
 
 
 def _open(ctx: typer.Context) -> Workspace:
-    path = _db(ctx)
-    return Workspace(path, read_only=True) if path.exists() else Workspace(None)
+    return open_existing(ctx)
 
 
 @contextmanager

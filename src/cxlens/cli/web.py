@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from cxlens.cli.main import _db, app, err, handle_errors, out, print_json
+from cxlens.cli.main import _db, app, err, handle_errors, open_existing, out, print_json
 from cxlens.errors import CxlensInputError
 from cxlens.workspace import Workspace
 
@@ -151,7 +151,7 @@ def report(
     from cxlens.web.report import write_report
 
     path = _db(ctx)
-    ws = Workspace(path, read_only=True) if path.exists() else Workspace(None)
+    ws = open_existing(ctx)
     params = {k: v for k, v in (("from", date_from), ("to", date_to), ("segment", segment), ("by", by)) if v}
     with ws, Progress(SpinnerColumn(), TextColumn("building report …"), console=err, transient=True,
                       disable=as_json):

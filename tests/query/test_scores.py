@@ -141,3 +141,36 @@ def test_order_of_rows_does_not_matter_and_estimate_in_range(ws: cxlens.Workspac
     for r in ws.query(q)["rows"]:
         assert -100 <= r["estimate"] <= 100
         assert r["ci_low"] <= r["estimate"] <= r["ci_high"]
+
+
+def test_warnings_say_why_an_answer_is_empty_or_odd(ws: cxlens.Workspace) -> None:
+    assert ws.query({"kind": "nps"})["warnings"] == ["no nps answers are stored (question_type 'nps')"]
+    ws.add("responses", _nps_rows([10, 9, 3]))
+    [w] = ws.query({"kind": "nps", "question": "nope"})["warnings"]
+    assert "no nps answer matches" in w and "nps (survey s)" in w
+    [w] = ws.query({"kind": "nps", "by": ["stgae"]})["warnings"]
+    assert "'stgae'" in w
+    assert ws.query({"kind": "nps", "by": ["stage"]})["warnings"] == []
+    ws.add("responses", [{"survey": "s", "question": "ease", "question_type": "rating", "score": v,
+                          "scale_min": 1, "scale_max": 5, "timestamp": "2024-01-10T12:00:00Z"} for v in (4, 5)])
+    [w] = ws.query({"kind": "rating", "question": "ease", "box": [5, 7]})["warnings"]
+    assert "value(s) 7 lie outside the scale 1-5" in w
+
+
+def test_cli_scores_date_flags_and_warnings(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from cxlens.cli.main import app
+
+    db = tmp_path / "s.duckdb"
+    with cxlens.Workspace(db) as w:
+        w.add("responses", _nps_rows([10, 10], month=1) + _nps_rows([0], month=2))
+    runner = CliRunner()
+    r = runner.invoke(app, ["--db", str(db), "nps", "--to", "2024-01-10", "--json"])
+    assert r.exit_code == 0, r.output
+    import json
+
+    [row] = json.loads(r.stdout)["rows"]
+    assert row["n"] == 2  # the answers at noon of the --to day count
+    r = runner.invoke(app, ["--db", str(db), "nps", "--question", "nope"])
+    assert r.exit_code == 0 and "warning:" in r.stdout and "no nps answer matches" in r.stdout

@@ -45,6 +45,16 @@ def _db(ctx: typer.Context) -> Path:
     return Path(ctx.obj["db"])
 
 
+def instant_range(frm: str | None, to: str | None) -> dict[str, str | None] | None:
+    """``{"from", "to"}`` of inclusive instants from --from/--to; a day given as ``--to`` counts to its last
+    microsecond (``--to 2024-03-31`` includes the whole of March 31, UTC)."""
+    if not (frm or to):
+        return None
+    if to and len(to) == 10:
+        to = f"{to}T23:59:59.999999"
+    return {"from": frm, "to": to}
+
+
 def open_existing(ctx: typer.Context) -> Workspace:
     """The --db workspace, read-only; a clear error (exit 2) when there is none, instead of answering every
     query from an empty in-memory workspace."""

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from cxlens.cli.main import app, handle_errors, open_existing, out, print_json
+from cxlens.cli.main import app, handle_errors, instant_range, open_existing, out, print_json
 from cxlens.workspace import Workspace
 
 __all__: list[str] = []
@@ -44,10 +44,15 @@ def _score_command(kind: str, title: str) -> None:
         box: Annotated[list[float], typer.Option("--box", help="A score counted in the box (repeatable), e.g. "
                                                  "--box 1 --box 2 for the share answering 1-2; csat: "
                                                  "replaces the top-2 box.")] = [],  # noqa: B006
+        date_from: Annotated[str | None, typer.Option("--from", help="First day or instant (UTC).")] = None,
+        date_to: Annotated[str | None, typer.Option("--to", help="Last day (whole day) or instant, inclusive.")
+                           ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     ) -> None:
         q: dict[str, Any] = {"kind": kind, "by": by, "period": period, "confidence": confidence,
                              "survey": survey, "question": question or None}
+        if date_from or date_to:
+            q["date_range"] = instant_range(date_from, date_to)
         if box:
             q["box"] = box
         if compare:
@@ -83,6 +88,8 @@ def _score_command(kind: str, title: str) -> None:
         out.print(t)
         if compare:
             out.print("* significant after correction for multiple comparisons")
+        for w in res.get("warnings", []):
+            out.print(f"[yellow]warning:[/] {w}")
 
     command.__doc__ = f"{title} per group and period with confidence intervals."
 

@@ -10,7 +10,7 @@ from rich import box
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cxlens.cli.main import app, err, handle_errors, open_existing, out, print_json
+from cxlens.cli.main import app, err, handle_errors, instant_range, open_existing, out, print_json
 from cxlens.workspace import Workspace
 
 __all__: list[str] = []
@@ -56,8 +56,10 @@ def tickets(
     intents: Annotated[bool, typer.Option("--intents", help="Route messages to intents (cxlens.text).")] = False,
     threshold: Annotated[float, typer.Option(help="Cosine similarity that links two complaints.")] = 0.5,
     top: Annotated[int, typer.Option(help="Largest groups shown.")] = 15,
-    since: Annotated[str | None, typer.Option(help="Only tickets opened on or after this date.")] = None,
-    until: Annotated[str | None, typer.Option(help="Only tickets opened on or before this date.")] = None,
+    since: Annotated[str | None, typer.Option("--from", "--since", help="Only tickets opened on or after this "
+                                              "day or instant.")] = None,
+    until: Annotated[str | None, typer.Option("--to", "--until", help="Only tickets opened on or before this "
+                                              "day (whole day) or instant.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Support-log mining over the tickets table."""
@@ -66,7 +68,7 @@ def tickets(
     q: dict[str, Any] = {"kind": "tickets", "by": by or ["product"], "period": period, "include": include,
                          "top": top, "cluster_threshold": threshold}
     if since or until:
-        q["date_range"] = {"from": since, "to": until}
+        q["date_range"] = instant_range(since, until)
     with _open(ctx) as ws, _working("mining tickets"):
         res = ws.query(q)
     if as_json:

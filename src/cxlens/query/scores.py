@@ -213,8 +213,36 @@ def run_scores(ws: Workspace, q: ScoreQuery) -> dict[str, Any]:
         "confidence": q.confidence,
         "denominator": "answered (skipped, seen and dismissed answers are counted apart and excluded)",
         "source": source,
+        "warnings": _query_warnings(ws, q, rows, source),
         "rows": rows,
     }
+
+
+def _query_warnings(ws: Workspace, q: ScoreQuery, rows: list[dict[str, Any]], source: str) -> list[str]:
+    """What may make the answer not the one asked for: nothing matched (and what there is instead), a
+    ``by`` name no answer carries, box values outside the scale."""
+    out: list[str] = []
+    if not rows:
+        table = SCORE_ROLLUP if source == "rollup" else "responses"
+        stored = ws.store.execute(f'SELECT DISTINCT "survey", "question" FROM "{table}" WHERE "question_type" = '
+                                  f"'{q.kind}' ORDER BY 1, 2 LIMIT 21").to_pylist()
+        if not stored:
+            out.append(f"no {q.kind} answers are stored (question_type '{q.kind}')")
+        else:
+            names = ", ".join(f"{r['question']} (survey {r['survey']})" for r in stored[:20])
+            out.append(f"no {q.kind} answer matches the question, survey, filters or date range; {q.kind} "
+                       f"questions stored: {names}{', …' if len(stored) > 20 else ''}")
+    for b in q.by:
+        if rows and all(r.get(b) is None for r in rows):
+            out.append(f"no matching answer has {b!r} (all fall in the empty group): check the column or "
+                       "property name")
+    if q.box:
+        scales = {tuple(r["scale"]) for r in rows if None not in r["scale"]}
+        outside = sorted({v for v in q.box for lo, hi in scales if not lo <= v <= hi})
+        if outside:
+            out.append(f"box value(s) {', '.join(f'{v:g}' for v in outside)} lie outside the scale "
+                       f"{'; '.join(f'{lo}-{hi}' for lo, hi in sorted(scales))}: no answer can fall there")
+    return out
 
 
 def _utc_bounds(q: ScoreQuery) -> tuple[datetime | None, datetime | None]:

@@ -59,3 +59,13 @@ def test_sparkline_levels() -> None:
     # levels 0..7: 1.0 -> 7 (█), 0.5 -> round(3.5) = 4 (▅), 0.0 -> 0 (▁)
     assert sparkline([0, 1, 2], [1.0, 0.5, 0.0], width=3) == "█▅▁"
     assert sparkline([], []) == ""
+
+
+def test_churn_refuses_negative_times(tmp_path) -> None:
+    """--at -5 is not a time on a survival curve: exit 2 naming the field, not a silent table."""
+    from cxlens import Workspace
+
+    db = tmp_path / "c.duckdb"
+    Workspace(db).close()
+    r = runner.invoke(app, ["--db", str(db), "churn", "--at", "-5"])
+    assert r.exit_code == 2 and "at" in r.stderr

@@ -183,7 +183,8 @@ def retention_cmd(
     frm: FromOpt = None,
     to: ToOpt = None,
     timezone: TzOpt = "UTC",
-    week_start: Annotated[str, typer.Option(help="sunday or monday.")] = "monday",
+    week_start: Annotated[str, typer.Option(help="sunday or monday (weeks start on Sunday by default, as in "
+                                                 "the query and in PostHog).")] = "sunday",
     counts: Annotated[bool, typer.Option("--counts", help="Show counts instead of percentages.")] = False,
     query: QueryOpt = None,
     as_json: JsonOpt = False,

@@ -20,7 +20,7 @@ segment plus a log-rank test (two segments) or a multivariate log-rank test (mor
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -66,7 +66,8 @@ class ChurnQuery(TransactionSource):
     end: str | None = Field(None, description="subscriptions: end column or property (empty = active)")
     observation_end: str | date | None = None
     unit: Literal["day", "week", "month"] = "day"
-    at: list[float] | None = Field(None, description="times (in unit) for the survival table")
+    at: list[Annotated[float, Field(ge=0, allow_inf_nan=False)]] | None = Field(
+        None, description="times (in unit, >= 0) for the survival table")
     by: str | None = Field(None, description="nps, account, role, person.<property>, or (subscriptions) a "
                                              "column/property of the table")
     confidence: float = Field(0.95, gt=0.5, lt=1)

@@ -54,6 +54,13 @@ def test_overview_scorecard_on_the_demo_data(app_client: tuple[TestClient, str])
     assert tiles["SUS"]["text"] == "71.7" and tiles["SUS"]["interval_text"] == "66.0 … 77.3"
     assert tiles["Tickets"]["value"] == 268 and tiles["Reviews"]["value"] == 3734
     assert tiles["NPS"]["value"] is None  # the demo has no NPS answers: "no data", not a made-up number
+    # the rating tile is the main rating question (NHS FFT; its last month, 2022-09: mean 1.53 over n = 219),
+    # not a mean over FFT and the ten SUS items, which share no scale direction
+    fft = tiles["Rating (fft)"]
+    assert fft["period"] == "2022-09-01" and fft["n"] == 219 and fft["value"] == pytest.approx(1.53, abs=0.005)
+    surveys = c.get("/surveys.json", headers={"X-Api-Key": token}).json()
+    table = next(b for b in surveys["blocks"] if b["title"] == "Rating by survey and question")
+    assert table["columns"][:2] == ["survey", "question"]
 
 
 def test_filters_reach_the_queries(app_client: tuple[TestClient, str]) -> None:

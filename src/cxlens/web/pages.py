@@ -47,6 +47,22 @@ def _score(ctx: PageContext, kind: str, **extra: Any) -> tuple[dict[str, Any], d
     return q, ctx.query(q, scoped=False)
 
 
+def _main_rating(ctx: PageContext) -> str | None:
+    """The rating question with the most answers: the one the scorecard and trend show. A mean over several
+    rating questions (FFT on a reversed 1-5 scale beside the ten SUS items, say) means nothing."""
+    r = ctx.query(ctx.scoped({"kind": "rating", "by": ["question"]}), scoped=False)
+    rows = [x for x in (r or {}).get("rows", []) if x.get("n")]
+    return max(rows, key=lambda x: x["n"])["question"] if rows else None
+
+
+def _score_extra(ctx: PageContext, kind: str) -> tuple[str, dict[str, Any]]:
+    """Label and extra query fields of a score kind on a page (rating: its main question only)."""
+    if kind != "rating":
+        return SCORE_LABELS[kind], {}
+    question = _main_rating(ctx)
+    return (f"Rating ({question})", {"question": question}) if question else ("Rating", {})
+
+
 def _later(title: str, kind: str) -> dict[str, Any]:
     return empty_block(title, f"needs the `{kind}` query kind, which is not installed in this version")
 
@@ -56,8 +72,9 @@ def overview(ctx: PageContext) -> dict[str, Any]:
     """Scorecard of CX and UX metrics with intervals and trends."""
     tiles = []
     trends = []
-    for kind, label in SCORE_LABELS.items():
-        q, r = _score(ctx, kind)
+    for kind in SCORE_LABELS:
+        label, extra = _score_extra(ctx, kind)
+        q, r = _score(ctx, kind, **extra)
         tiles.append(tile(label, r, query=q, link="/surveys", digits=0 if kind == "nps" else 2))
         if r and r.get("rows"):
             trends.append(score_trend_block(f"{label} by {_PERIOD}", r, by=[], query=q))
@@ -91,8 +108,9 @@ def surveys(ctx: PageContext) -> dict[str, Any]:
     """NPS, CSAT, CES and rating trends with interval bands, segments and flagged changes."""
     blocks: list[dict[str, Any]] = []
     by = [ctx.by] if ctx.by else []
-    for kind, label in SCORE_LABELS.items():
-        q, r = _score(ctx, kind, by=by, compare="previous_period")
+    for kind in SCORE_LABELS:
+        label, extra = _score_extra(ctx, kind)
+        q, r = _score(ctx, kind, by=by, compare="previous_period", **extra)
         if r and r.get("rows"):
             blocks.append(score_trend_block(
                 f"{label} by {_PERIOD}" + (f" and {ctx.by}" if by else ""), r, by=by, query=q,
@@ -102,12 +120,14 @@ def surveys(ctx: PageContext) -> dict[str, Any]:
             blocks.append(empty_block(f"{label} by {_PERIOD}", f"no {label} answers match these filters", q))
     seg = ctx.by or "survey"
     for kind, label in SCORE_LABELS.items():
-        q = ctx.scoped({"kind": kind, "by": [seg]})
+        # ratings per question too: each rating question has its own scale and direction
+        split = [seg, "question"] if kind == "rating" and seg != "question" else [seg]
+        q = ctx.scoped({"kind": kind, "by": split})
         r = ctx.query(q, scoped=False)
         if r and r.get("rows"):
             rows = sorted(r["rows"], key=lambda x: -(x.get("n") or 0))[:20]
-            blocks.append(table_block(f"{label} by {seg}", [seg, "n", label, "low", "high"],
-                                      [[x.get(seg), x.get("n"), x.get("estimate"), x.get("ci_low"),
+            blocks.append(table_block(f"{label} by {' and '.join(split)}", [*split, "n", label, "low", "high"],
+                                      [[*(x.get(c) for c in split), x.get("n"), x.get("estimate"), x.get("ci_low"),
                                         x.get("ci_high")] for x in rows], query=q))
     q = {"kind": "count", "table": "responses", "by": ["survey", "question_type", "status"]}
     r = ctx.query(q)

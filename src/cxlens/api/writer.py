@@ -154,7 +154,7 @@ class IngestWriter:
                 data = data.drop_columns([ROW])
             data = data.append_column(ROW, pa.array(np.arange(1, data.num_rows + 1, dtype=np.int64)))
             try:
-                return [(items, prepare(kind, data, file=f"{kind} batch"))]
+                return [(items, prepare(kind, data, file=f"{kind} batch", fast=True))]
             except ImportValidationError as e:
                 if e.row is None or len(items) == 1:
                     if len(items) == 1:

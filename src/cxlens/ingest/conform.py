@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from cxlens.errors import ImportValidationError
 from cxlens.schema.tables import TABLES, Column, Table
 
-__all__ = ["ROW", "SOURCE_COLUMN", "conform"]
+__all__ = ["DOMAIN_KINDS", "ROW", "SOURCE_COLUMN", "conform"]
 
 ROW = "_row"
 """Name of the optional source-row column (1-based data row) carried through validation."""
@@ -30,6 +30,10 @@ SOURCE_COLUMN = "_column"
 set it, so that errors name the file's column rather than the canonical field)."""
 
 _POS = "_pos"
+
+DOMAIN_KINDS = frozenset({"responses", "reviews", "tasks"})
+"""Kinds with checks beyond column types and choices (scales, ranges) or defaults; :mod:`fastconform` leaves
+them to this module."""
 
 _TRUE = ("true", "t", "yes", "y", "1", "1.0")
 _FALSE = ("false", "f", "no", "n", "0", "0.0")
@@ -135,6 +139,8 @@ def _epoch(v: str) -> str:
 def _extra_checks(t: Table, out: dict[str, str], present: dict[str, pa.DataType]) -> list[_Check]:
     """Domain checks beyond types: scores inside their scale, known enums."""
     checks: list[_Check] = []
+    if t.name not in DOMAIN_KINDS:
+        return checks
 
     def raw(name: str) -> str:
         return _q(name) if name in present else "NULL"

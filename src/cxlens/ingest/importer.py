@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from cxlens.errors import CxlensInputError
 from cxlens.ingest import presets as _builtin_presets  # noqa: F401  (registers the built-in presets)
 from cxlens.ingest.conform import ROW, conform
+from cxlens.ingest.fastconform import fast_conform
 from cxlens.ingest.presets.base import Preset, constant, detect, get, rename
 from cxlens.ingest.readers import ReadOptions, iter_batches, read_header, read_table
 from cxlens.schema.tables import table
@@ -83,8 +84,17 @@ def _generic(kind: str, mapping: Mapping[str, str], constants: Mapping[str, Any]
 
 
 def prepare(kind: str, raw: pa.Table, *, file: str | None = None, formats: Sequence[str] = (),
-            row_offset: int = 0) -> dict[str, pa.Table]:
-    """Validate one raw table of ``kind`` into canonical tables (``persons`` also yields identities)."""
+            row_offset: int = 0, fast: bool = False) -> dict[str, pa.Table]:
+    """Validate one raw table of ``kind`` into canonical tables (``persons`` also yields identities).
+
+    ``fast`` first tries :func:`cxlens.ingest.fastconform.fast_conform` (pure Arrow, no fixed query cost,
+    for small batches such as the API's group commits); it gives the same table or declines, and then the
+    batch is conformed as usual, so errors always come from :func:`conform`.
+    """
+    if fast and kind != "persons" and not formats:
+        ready = fast_conform(kind, raw)
+        if ready is not None:
+            return {kind: ready}
     if kind == "persons":
         from cxlens.ingest.persons import split_persons
 

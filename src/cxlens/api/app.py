@@ -15,6 +15,7 @@ Routes
 from __future__ import annotations
 
 import asyncio
+import os
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -93,7 +94,11 @@ def create_app(settings: Settings | None = None, *, workspace: Workspace | None 
     if workspace is None:
         from cxlens.store.duckdb import DuckDBStore
 
-        workspace = Workspace(settings.db, store=DuckDBStore(settings.db, threads=settings.threads or None))
+        # DuckDB sizes its pool by the machine's cores; a server pinned to fewer (taskset, cgroup cpusets)
+        # would only pay for thread hand-offs, so the default follows the cores this process may run on
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+        threads = settings.threads or cores
+        workspace = Workspace(settings.db, store=DuckDBStore(settings.db, threads=threads))
     ws = workspace
     cache = QueryCache(ws, settings.cache_entries)
     writer = IngestWriter(ws, flush_rows=settings.flush_rows, flush_ms=settings.flush_ms, on_commit=cache.bump)

@@ -33,8 +33,8 @@ class Settings(BaseSettings):
                             "many rows ...")
     flush_ms: float = Field(5.0, ge=0, description="... or once its oldest waiting batch is this many "
                             "milliseconds old. A request is answered after the commit holding its rows.")
-    threads: int = Field(0, ge=0, description="DuckDB worker threads of the server's workspace (0: DuckDB's "
-                         "default, one per core).")
+    threads: int = Field(0, ge=0, description="DuckDB worker threads of the server's workspace (0: one per core "
+                         "this process may run on).")
     cache_entries: int = Field(512, ge=0, description="Query results kept in memory (keyed on the canonical "
                                "query JSON and the data version, which every write bumps).")
     cookie_secure: bool = Field(False, description="Mark the dashboard login cookie `Secure` (set it when "

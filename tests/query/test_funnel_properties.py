@@ -239,6 +239,7 @@ def test_otto_unordered_and_breakdown_are_consistent(ws: cxlens.Workspace, share
 
 
 def test_hashed_actor_keys_fall_back_to_strings_on_a_collision(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(funnel_sql, "CODED", False)  # the hashed path (taken when rows have no integer codes)
     events = [{"distinct_id": d, "event": e, "timestamp": (BASE + timedelta(seconds=s)).isoformat() + "Z"}
               for d, e, s in [("u1", "a", 0), ("u2", "b", 5), ("u1", "c", 9), ("u2", "a", 1)]]
     q = {"kind": "funnel", "steps": ["a", "b", "c"]}

@@ -23,6 +23,7 @@ from sqlglot import exp, select
 
 from cxlens.errors import QueryError
 from cxlens.schema.tables import TABLES
+from cxlens.store.distinct_codes import CODE_COLUMN, DICT_TABLE
 from cxlens.store.sql import Filter, field, filter_expr
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ __all__ = [
     "all_of",
     "any_of",
     "as_text",
+    "coded_source",
     "encode_codes",
     "event_source",
     "filter_condition",
@@ -211,6 +213,41 @@ def event_source(with_person: bool, identities: bool = True) -> exp.Select:
         sel = sel.join(exp.table_("persons", alias="p"),
                        on=exp.column("person_id", "p").eq(exp.column("person_id", "d")), join_type="left")
     return sel
+
+
+def coded_source(identities: bool) -> exp.Select:
+    """``events`` with an integer actor (see :mod:`cxlens.store.distinct_codes`; every row must be coded).
+
+    The actor of a row is the code of its distinct id, or, when the id belongs to a person, the smallest code
+    among the ids whose actor string (person id, or the id itself when unmapped) is the same -- so actors are
+    the same groups as in :func:`event_source`, identified by integers. Codes are not dense.
+
+    Parameters
+    ----------
+    identities : bool
+        ``False`` (the identity map is empty) skips the identity join.
+
+    Returns
+    -------
+    sqlglot.exp.Select
+        Columns of ``events`` plus ``actor`` (BIGINT).
+    """
+    cols: list[exp.Expression] = [exp.column(c, "e") for c in TABLES["events"].column_names]
+    did = exp.column(CODE_COLUMN, "e")
+    events = exp.table_("events", alias="e")
+    if not identities:
+        return select(*cols, did.as_("actor")).from_(events)
+    name = exp.func("COALESCE", exp.column("person_id", "d"), exp.column("distinct_id", "k"))
+    smallest = exp.Window(this=exp.Min(this=exp.column("code", "k")), partition_by=[name])
+    every = select(exp.column("code", "k").as_("did"), smallest.as_("actor")).from_(
+        exp.table_(DICT_TABLE, alias="k")).join(
+        exp.table_("person_distinct_ids", alias="d"),
+        on=exp.column("distinct_id", "d").eq(exp.column("distinct_id", "k")), join_type="left")
+    merged = select(exp.Star()).from_(every.subquery("m0")).where(
+        exp.NEQ(this=exp.column("actor"), expression=exp.column("did")))
+    actor = exp.func("COALESCE", exp.column("actor", "m"), did)
+    return select(*cols, actor.as_("actor")).from_(events).join(
+        merged.subquery("m"), on=exp.column("did", "m").eq(did.copy()), join_type="left")
 
 
 def has_identities(ws: Workspace) -> bool:

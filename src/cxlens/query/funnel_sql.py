@@ -19,6 +19,7 @@ from cxlens.query._events import (
     all_of,
     any_of,
     as_text,
+    coded_source,
     encode_codes,
     event_source,
     filter_condition,
@@ -29,12 +30,16 @@ from cxlens.query._events import (
     timestamps_us,
     zone,
 )
+from cxlens.store.distinct_codes import ensure_codes
 
 if TYPE_CHECKING:
     from cxlens.query.funnel import FunnelQuery
     from cxlens.workspace import Workspace
 
-__all__ = ["FunnelRows", "fetch_rows", "funnel_select"]
+__all__ = ["FunnelRows", "fetch_rows", "funnel_select", "sort_packed"]
+
+CODED = True
+"""Use the integer distinct-id codes when the store has them (tests switch it off to reach the string paths)."""
 
 
 @dataclass
@@ -78,7 +83,15 @@ def _first_time_flag(cand: exp.Expression) -> exp.Expression:
 _actor_key = actor_key  # module-level name, so tests can simulate a hash collision
 
 
-def funnel_select(q: FunnelQuery, hashed: bool = False, identities: bool = True) -> exp.Select:
+def _person_join(q: FunnelQuery) -> bool:
+    bd = q.breakdown
+    filters = list(q.global_properties) + [f for s in q.steps for f in s.properties] + \
+        [f for x in q.exclusions for f in x.properties]
+    return needs_person(filters, bool(bd and bd.type == "person"))
+
+
+def funnel_select(q: FunnelQuery, hashed: bool = False, identities: bool = True, *, coded: bool = False,
+                  ordered: bool = True) -> exp.Select:
     """The SQL of a funnel.
 
     Parameters
@@ -88,6 +101,10 @@ def funnel_select(q: FunnelQuery, hashed: bool = False, identities: bool = True)
         Identify actors by hashes (DuckDB) rather than strings.
     identities : bool
         Whether the identity map has rows (otherwise its join is skipped).
+    coded : bool
+        Identify actors by integer codes (:func:`~cxlens.query._events.coded_source`; no person join).
+    ordered : bool
+        Sort the rows (``False``: the caller sorts them).
 
     Returns
     -------
@@ -96,9 +113,7 @@ def funnel_select(q: FunnelQuery, hashed: bool = False, identities: bool = True)
     """
     n = len(q.steps)
     bd = q.breakdown
-    filters = list(q.global_properties) + [f for s in q.steps for f in s.properties] + \
-        [f for x in q.exclusions for f in x.properties]
-    src: exp.Expression = event_source(needs_person(filters, bool(bd and bd.type == "person")), identities)
+    src: exp.Expression = coded_source(identities) if coded else event_source(_person_join(q), identities)
     step_conds: list[exp.Expression] = []
     first_cols: list[exp.Expression] = []
     for i, s in enumerate(q.steps):
@@ -121,7 +136,7 @@ def funnel_select(q: FunnelQuery, hashed: bool = False, identities: bool = True)
         names = [s.event for s in q.steps] + [x.event for x in q.exclusions]
         if all(name is not None for name in names):
             where.append(exp.column("event").isin(*[exp.Literal.string(str(x)) for x in sorted(set(names))]))
-    keys = _actor_key(hashed)
+    keys = [exp.column("actor").as_("k1")] if coded else _actor_key(hashed)
     cols: list[exp.Expression] = [
         *keys, exp.column("timestamp"), _bitmask(list(step_conds)).as_("sm"), _bitmask(excl_conds).as_("xm"),
     ]
@@ -135,7 +150,76 @@ def funnel_select(q: FunnelQuery, hashed: bool = False, identities: bool = True)
         zero = exp.Literal.number(0)
         outer = outer.where(exp.or_(exp.NEQ(this=exp.column("sm"), expression=zero),
                                     exp.NEQ(this=exp.column("xm"), expression=zero)))
-    return outer.order_by(*order)
+    return outer.order_by(*order) if ordered else outer
+
+
+def sort_packed(actor: np.ndarray, t: np.ndarray, sm: np.ndarray,
+                sm_bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Rows sorted by (actor, t, sm) through one packed int64 key, or ``None`` when the key does not fit.
+
+    Why: ``actor | time | step bits`` in one integer turns a three-column sort into one ``np.sort`` of int64
+    (vectorised, several times faster than DuckDB's ORDER BY or ``np.lexsort`` on millions of rows), and
+    unpacking gives back the sorted columns with no gather. Time is stored relative to its minimum, divided
+    by the largest of 1 s / 1 ms / 1 us dividing every offset (whole-second data needs 23 bits for 90 days).
+
+    Parameters
+    ----------
+    actor, t, sm : numpy.ndarray
+        Non-negative int64 actor codes, microseconds, step bits below ``1 << sm_bits``.
+    sm_bits : int
+
+    Returns
+    -------
+    tuple of numpy.ndarray or None
+    """
+    if len(actor) == 0:
+        return actor, t, sm
+    t0 = int(t.min())
+    dt = t - t0
+    unit = next(u for u in (1_000_000, 1_000, 1) if u == 1 or not (dt % u).any())
+    if unit > 1:
+        dt //= unit
+    t_bits = int(dt.max()).bit_length()
+    low = t_bits + sm_bits
+    if int(actor.max()).bit_length() + low > 63:
+        return None
+    key = (actor << low) | (dt << sm_bits) | sm
+    key.sort()
+    t_out = (key >> sm_bits) & ((1 << t_bits) - 1)
+    if unit > 1:
+        t_out *= unit
+    return key >> low, t_out + t0, key & ((1 << sm_bits) - 1)
+
+
+def _fetch_coded(ws: Workspace, q: FunnelQuery) -> FunnelRows:
+    """:func:`fetch_rows` on integer actor codes; without breakdown or exclusions the rows come unsorted and
+    are sorted by :func:`sort_packed`."""
+    n = len(q.steps)
+    unsorted = q.breakdown is None and not q.exclusions
+    table = ws.store.execute(funnel_select(q, identities=has_identities(ws), coded=True, ordered=not unsorted))
+    size = table.num_rows
+    if size == 0:
+        empty = np.zeros(0, np.int64)
+        return FunnelRows(empty, 0, empty, empty, empty, empty, [()])
+    code = np.asarray(table.column("k1").to_numpy(), dtype=np.int64)
+    t = timestamps_us(table.column("timestamp"))
+    sm = np.asarray(table.column("sm").to_numpy(), dtype=np.int64)
+    xm = np.asarray(table.column("xm").to_numpy(), dtype=np.int64)
+    if unsorted:
+        packed = sort_packed(code, t, sm, n)
+        if packed is None:
+            o = np.lexsort((sm, t, code))
+            packed = code[o], t[o], sm[o]
+        code, t, sm = packed
+    change = np.empty(size, dtype=bool)
+    change[0] = True
+    np.not_equal(code[1:], code[:-1], out=change[1:])
+    actor = np.cumsum(change) - 1
+    if q.breakdown is not None:
+        bd, values = encode_codes([table.column(f"bd{j}") for j in range(len(q.breakdown.properties))])
+    else:
+        bd, values = np.zeros(size, dtype=np.int64), [()]
+    return FunnelRows(actor, int(actor[-1]) + 1, t, sm, xm, bd, [tuple(str(v) for v in vals) for vals in values])
 
 
 def fetch_rows(ws: Workspace, q: FunnelQuery, hashed: bool | None = None) -> FunnelRows:
@@ -155,6 +239,8 @@ def fetch_rows(ws: Workspace, q: FunnelQuery, hashed: bool | None = None) -> Fun
     FunnelRows
     """
     if hashed is None:
+        if CODED and not _person_join(q) and ensure_codes(ws.store):
+            return _fetch_coded(ws, q)
         hashed = getattr(ws.store, "dialect", "") == "duckdb"
     table = ws.store.execute(funnel_select(q, hashed, has_identities(ws)))
     size = table.num_rows

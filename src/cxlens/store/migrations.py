@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cxlens.schema.tables import TABLES, Column, Table
+from cxlens.store import distinct_codes
 from cxlens.store.rollup import SCORE_ROLLUP, rollup_select
 
 __all__ = ["INTERNAL_TABLES", "MIGRATIONS", "TEXT_SCORES", "TEXT_TAXONOMIES", "Migration", "create_table_sql"]
@@ -90,6 +91,12 @@ def _score_rollup(types: TypeMap) -> list[str]:
     return [f'CREATE TABLE IF NOT EXISTS "{SCORE_ROLLUP}" AS {rollup_select("responses")}']
 
 
+def _distinct_codes(types: TypeMap) -> list[str]:
+    """Integer codes of distinct ids beside ``events`` (:mod:`cxlens.store.distinct_codes`); codes the rows
+    already stored."""
+    return distinct_codes.schema_sql(types) + distinct_codes.assign_sql()
+
+
 #: Tables a migration creates beside the canonical ones (written with ``Store.append_internal``).
 INTERNAL_TABLES = frozenset({"text_scores", "text_taxonomies", "_cxlens_api_keys", "_cxlens_surveys"})
 
@@ -98,4 +105,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "text_scores and text_taxonomies (cxlens.text)", _text_tables),
     Migration(3, "web app: API keys and survey definitions", _web),
     Migration(4, "score rollup: answers per day, question, touchpoint and score", _score_rollup),
+    Migration(5, "integer codes of distinct ids for the event queries", _distinct_codes),
 )

@@ -9,13 +9,14 @@ from typing import Any
 
 import pyarrow as pa
 
-from cxlens.errors import ImportValidationError
+from cxlens.errors import CxlensInputError, ImportValidationError
 from cxlens.ingest.importer import ImportReport, import_files, prepare
 from cxlens.ingest.records import to_arrow
 from cxlens.query import QUERY_KINDS, run_query
 from cxlens.schema.tables import KINDS, TABLES, table
 from cxlens.store.base import Store
 from cxlens.store.duckdb import DuckDBStore
+from cxlens.store.rollup import DIMENSIONS, SCORE_ROLLUP
 
 __all__ = ["Workspace"]
 
@@ -147,6 +148,28 @@ class Workspace:
         """The rows of ``kind`` as an Arrow table (``.to_pandas()`` for a DataFrame)."""
         table(kind)
         return self.store.execute(f'SELECT * FROM "{kind}"' + (f" LIMIT {int(limit)}" if limit else ""))
+
+    # -- score rollup -----------------------------------------------------------------------------
+    def rollup_info(self) -> dict[str, Any]:
+        """What the score rollup keeps (:mod:`cxlens.store.rollup`): its dimensions, the promoted JSON
+        properties, its size and the number of answers it stands for."""
+        props = list(getattr(self.store, "score_rollup_properties", ()))
+        if "score_rollup" not in self.store.capabilities:
+            return {"available": False, "dimensions": [], "properties": [], "rows": 0, "answers": 0}
+        t = self.store.execute(f'SELECT count(*) AS rows, coalesce(sum("n"), 0) AS answers FROM "{SCORE_ROLLUP}"')
+        r = t.to_pylist()[0]
+        return {"available": True, "dimensions": [*DIMENSIONS, "day"], "properties": props,
+                "rows": int(r["rows"]), "answers": int(r["answers"]), "stored_answers": self.count("responses")}
+
+    def set_rollup_properties(self, properties: Sequence[str]) -> dict[str, Any]:
+        """Keep these JSON properties of survey answers in the score rollup (rebuilds it from the answers), so
+        that ``nps``/``csat``/``ces``/``rating`` queries by or filtered on them are answered from it; ``[]``
+        keeps none. Promote segment-like properties (stage, plan, region), not ids. Returns :meth:`rollup_info`.
+        """
+        if "score_rollup" not in self.store.capabilities:
+            raise CxlensInputError("this store keeps no score rollup")
+        self.store.rebuild_score_rollup(list(properties))  # type: ignore[attr-defined]
+        return self.rollup_info()
 
     # -- lifecycle --------------------------------------------------------------------------------
     def close(self) -> None:

@@ -37,7 +37,8 @@ def _answers(rng: random.Random, n: int) -> list[dict[str, Any]]:
             "scale_min": lo, "scale_max": hi, "status": status,
             "timestamp": None if rng.random() < 0.03 else
             (date(2024, 1, 1) + timedelta(days=day)).isoformat() + f"T{rng.randint(0, 23):02d}:{i % 60:02d}:00Z",
-            "touchpoint": rng.choice(["web", "app", "email", None]), "segment": rng.choice(["a", "b"]),
+            "touchpoint": rng.choice(["web", "app", "email", None]), "segment": rng.choice(["a", "b", None]),
+            "plan": rng.choice([{"tier": "pro", "seats": 5}, {"tier": "free"}, None]),
         })
     return rows
 
@@ -151,3 +152,62 @@ def test_failed_import_leaves_rollup_unchanged(ws: cxlens.Workspace) -> None:
     with pytest.raises(cxlens.errors.ImportValidationError):
         ws.add("responses", bad)
     assert ws.store.connection.sql(f'SELECT sum(n) FROM "{SCORE_ROLLUP}"').fetchall() == before
+
+
+PROPERTY_QUERIES: list[dict[str, Any]] = [
+    {"kind": "nps", "by": ["segment"], "period": "week"},
+    {"kind": "csat", "by": ["properties.segment", "touchpoint"]},
+    {"kind": "ces", "by": ["plan.tier"], "period": "month", "compare": "previous_period"},
+    {"kind": "nps", "filters": [{"key": "segment", "operator": "exact", "value": "a"}], "by": ["plan.tier"]},
+    {"kind": "rating", "filters": [{"key": "plan.tier", "operator": "is_set"}], "box": [5]},
+    {"kind": "nps", "filters": [{"key": "segment", "operator": "is_not", "value": "b"}], "period": "day"},
+]
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), batches=st.lists(st.integers(1, 300), min_size=1, max_size=4),
+       promote_first=st.booleans())
+def test_promoted_properties_answer_like_the_scan(seed: int, batches: list[int], promote_first: bool) -> None:
+    rng = random.Random(seed)
+    with cxlens.Workspace() as ws:
+        if promote_first:
+            ws.set_rollup_properties(["segment", "plan.tier"])
+        for size in batches:
+            ws.add("responses", _answers(rng, size))
+        if not promote_first:
+            ws.set_rollup_properties(["properties.segment", "plan.tier"])
+        assert ws.rollup_info()["properties"] == ["segment", "plan.tier"]
+        for q in PROPERTY_QUERIES:
+            fast, slow = ws.query(q), ws.query({**q, "use_rollup": False})
+            assert fast["source"] == "rollup" and slow["source"] == "responses", q
+            assert _without_source(fast) == _without_source(slow), q
+        # a property that is not promoted still scans
+        assert ws.query({"kind": "nps", "by": ["plan.seats"]})["source"] == "responses"
+
+
+def test_promoting_names_that_are_not_properties_is_refused(ws: cxlens.Workspace) -> None:
+    with pytest.raises(cxlens.errors.CxlensInputError, match="a column of responses"):
+        ws.set_rollup_properties(["score"])
+    with pytest.raises(cxlens.errors.CxlensInputError, match="invalid property name"):
+        ws.set_rollup_properties(["a..b"])
+    assert ws.rollup_info()["properties"] == []
+
+
+def test_promoted_properties_survive_reopening_and_the_cli(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from cxlens.cli.main import app
+
+    db = tmp_path / "r.duckdb"
+    with cxlens.Workspace(db) as ws:
+        ws.add("responses", _answers(random.Random(8), 400))
+    r = CliRunner().invoke(app, ["--db", str(db), "rollup", "--property", "segment"])
+    assert r.exit_code == 0 and "promoted properties: segment" in r.stdout
+    with cxlens.Workspace(db) as ws:
+        ws.add("responses", _answers(random.Random(9), 400))  # appends keep the promoted column filled
+        info = ws.rollup_info()
+        assert info["properties"] == ["segment"] and info["answers"] == info["stored_answers"] == 800
+        q = {"kind": "nps", "by": ["segment"]}
+        assert _without_source(ws.query(q)) == _without_source(ws.query({**q, "use_rollup": False}))
+    r = CliRunner().invoke(app, ["--db", str(db), "rollup", "--clear", "--json"])
+    assert r.exit_code == 0 and '"properties": []' in r.stdout

@@ -55,14 +55,14 @@ def instant_range(frm: str | None, to: str | None) -> dict[str, str | None] | No
     return {"from": frm, "to": to}
 
 
-def open_existing(ctx: typer.Context) -> Workspace:
-    """The --db workspace, read-only; a clear error (exit 2) when there is none, instead of answering every
-    query from an empty in-memory workspace."""
+def open_existing(ctx: typer.Context, *, write: bool = False) -> Workspace:
+    """The --db workspace (read-only unless ``write``); a clear error (exit 2) when there is none, instead of
+    answering every query from an empty in-memory workspace."""
     path = _db(ctx)
     if not path.exists():
         raise CxlensInputError(f"no workspace at {path}; import data first (cxlens import KIND FILE), "
                                "run cxlens demo --no-serve, or pass --db FILE")
-    return Workspace(path, read_only=True)
+    return Workspace(path, read_only=not write)
 
 
 def handle_errors(fn: F) -> F:

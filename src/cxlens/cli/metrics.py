@@ -101,6 +101,37 @@ for _kind, _title in (("nps", "Net Promoter Score"), ("csat", "CSAT (top-2-box s
 
 @app.command()
 @handle_errors
+def rollup(
+    ctx: typer.Context,
+    prop: Annotated[list[str], typer.Option("--property", "-p", help="Keep this JSON property of the answers in "
+                                            "the score rollup (repeatable; replaces the promoted set).")] = [],  # noqa: B006
+    clear: Annotated[bool, typer.Option("--clear", help="Keep no property (only the typed columns).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Show the score rollup, or choose the properties it keeps so that NPS/CSAT/CES/rating by them is instant.
+
+    The rollup is a per-day histogram of answers by survey, question, touchpoint, scale, status and score that
+    every import updates; score queries on those (and on promoted properties) read it instead of every answer.
+    """
+    with open_existing(ctx, write=bool(prop or clear)) as ws:
+        info = ws.set_rollup_properties([] if clear else prop) if (prop or clear) else ws.rollup_info()
+    if as_json:
+        print_json(info)
+        return
+    if not info["available"]:
+        out.print("this store keeps no score rollup: score queries scan the answers")
+        return
+    out.print(f"score rollup: {info['rows']:,} rows for {info['answers']:,} answers "
+              f"({info['stored_answers']:,} stored)")
+    out.print(f"  dimensions: {', '.join(info['dimensions'])}")
+    out.print(f"  promoted properties: {', '.join(info['properties']) or 'none'}")
+    if info["answers"] and info["rows"] > info["answers"] / 4:
+        out.print("[yellow]warning:[/] the rollup is more than a quarter of the answers' size: a promoted "
+                  "property has many distinct values (an id?); queries gain little from it")
+
+
+@app.command()
+@handle_errors
 def sus(
     file: Annotated[Path, typer.Argument(help="SUS answers: one row per respondent, 10 item columns "
                                               "(numbers 1-5 or labels such as 'Strongly agree').")],

@@ -37,7 +37,7 @@ from cxlens.stats import (
     two_proportion_test,
     welch_t,
 )
-from cxlens.store.rollup import SCORE_ROLLUP, can_use, whole_days
+from cxlens.store.rollup import SCORE_ROLLUP, can_use, to_rollup, whole_days
 from cxlens.store.sql import Filter, field
 
 if TYPE_CHECKING:
@@ -179,7 +179,8 @@ def run_scores(ws: Workspace, q: ScoreQuery) -> dict[str, Any]:
         raise QueryError("box does not apply to nps (promoters 9-10 and detractors 0-6 are fixed); use "
                          "kind 'rating' on the question for another split")
     source = "rollup" if _rollup_applies(ws, q) else "responses"
-    data = ws.store.execute(_score_sql(q.model_dump_json(), source, ws.store.dialect)).to_pylist()
+    props = _rollup_properties(ws) if source == "rollup" else ()
+    data = ws.store.execute(_score_sql(q.model_dump_json(), source, props, ws.store.dialect)).to_pylist()
     if q.kind == "nps":
         for r in data:
             r["passives"] = int(r["n"] or 0) - int(r["promoters"] or 0) - int(r["detractors"] or 0)
@@ -258,7 +259,8 @@ def _rollup_applies(ws: Workspace, q: ScoreQuery) -> bool:
     rows were written around the store, e.g. straight through the DuckDB connection)."""
     if not (q.use_rollup and "score_rollup" in ws.store.capabilities):
         return False
-    if not (can_use(q.by, [f.key for f in q.filters]) and whole_days(*_utc_bounds(q))):
+    props = _rollup_properties(ws)
+    if not (can_use(q.by, [f.key for f in q.filters], props) and whole_days(*_utc_bounds(q))):
         return False
     t = ws.store.execute(f'SELECT (SELECT count(*) FROM "responses") AS a, '
                          f'(SELECT coalesce(sum("n"), 0) FROM "{SCORE_ROLLUP}") AS b').to_pylist()[0]
@@ -266,17 +268,24 @@ def _rollup_applies(ws: Workspace, q: ScoreQuery) -> bool:
 
 
 @functools.lru_cache(maxsize=512)
-def _score_sql(q_json: str, source: str, dialect: str) -> str:
+def _score_sql(q_json: str, source: str, props: tuple[str, ...], dialect: str) -> str:
     """The SQL text of a score query, cached: building and rendering the sqlglot tree costs more than running
     the query on the rollup (a dashboard asks the same few queries again and again)."""
-    return _score_select(ScoreQuery.model_validate_json(q_json), source).sql(dialect=dialect)
+    return _score_select(ScoreQuery.model_validate_json(q_json), source, props).sql(dialect=dialect)
 
 
-def _score_select(q: ScoreQuery, source: str) -> exp.Select:
-    """One GROUP BY over sufficient statistics, from the answers or from the rollup (``source``)."""
+def _rollup_properties(ws: Workspace) -> tuple[str, ...]:
+    return tuple(getattr(ws.store, "score_rollup_properties", ()))
+
+
+def _score_select(q: ScoreQuery, source: str, props: tuple[str, ...] = ()) -> exp.Select:
+    """One GROUP BY over sufficient statistics, from the answers or from the rollup (``source``; promoted
+    properties ``props`` are read from their rollup columns)."""
     on_rollup = source == "rollup"
     time_col = "day" if on_rollup else "timestamp"
     keys = group_keys("responses", q.by, q.period, time_col)
+    if on_rollup:
+        keys = [to_rollup(k, props) for k in keys]
     scale_cols = [exp.column("scale_min"), exp.column("scale_max")]
     aggs = _agg(q.kind, q.top_box, q.box if q.kind != "nps" else None, exp.column("n") if on_rollup else None)
     sel = select(*keys, *scale_cols, *aggs).from_(exp.table_(SCORE_ROLLUP if on_rollup else "responses"))
@@ -289,7 +298,7 @@ def _score_select(q: ScoreQuery, source: str) -> exp.Select:
     if q.period:
         conds.append(exp.not_(exp.column(time_col).is_(exp.null())))
     if on_rollup:
-        conds += where("responses", q.filters, None)
+        conds += [to_rollup(c, props) for c in where("responses", q.filters, None)]
         start, end = _utc_bounds(q)
         for bound, op in ((start, exp.GTE), (end, exp.LTE)):
             if bound is not None:

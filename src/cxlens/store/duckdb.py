@@ -8,7 +8,7 @@ connection, so many threads can read at once. Another process can open the same 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,8 @@ from sqlglot import exp
 from cxlens.errors import CxlensInputError, StoreError
 from cxlens.schema.tables import TABLES
 from cxlens.store.migrations import INTERNAL_TABLES, MIGRATIONS
-from cxlens.store.rollup import SCORE_ROLLUP, compact_sql, rollup_select
+from cxlens.store.rollup import PROPERTY_PREFIX, SCORE_ROLLUP, compact_sql, property_name, rollup_select
+from cxlens.store.sql import field
 
 __all__ = ["DuckDBStore"]
 
@@ -73,6 +74,7 @@ class DuckDBStore:
         self._in_tx = False
         self._rollup_added = 0  # rollup rows appended since the last compaction (see cxlens.store.rollup)
         self._rollup_base: int | None = None  # rollup size after the last compaction (None: not read yet)
+        self._rollup_props: tuple[str, ...] | None = None  # promoted properties (None: not read yet)
         if not read_only:
             self._migrate()
         elif self.schema_version() < MIGRATIONS[-1].version:
@@ -152,13 +154,14 @@ class DuckDBStore:
 
     def _add_to_rollup(self, view: str) -> None:
         """Add a batch of answers to the score rollup (same transaction); compact it when it has doubled."""
-        rows = self._con.execute(f'INSERT INTO "{SCORE_ROLLUP}" {rollup_select(view)}').fetchall()
+        props = self.score_rollup_properties
+        rows = self._con.execute(f'INSERT INTO "{SCORE_ROLLUP}" BY NAME {rollup_select(view, props)}').fetchall()
         self._rollup_added += int(rows[0][0]) if rows else 0
         if self._rollup_base is None:
             self._rollup_base = self._rollup_size()
             self._rollup_added = 0
         if self._rollup_added > max(10_000, self._rollup_base):
-            for stmt in compact_sql():
+            for stmt in compact_sql(props):
                 self._con.execute(stmt)
             self._rollup_base = self._rollup_size()
             self._rollup_added = 0
@@ -166,16 +169,37 @@ class DuckDBStore:
     def _rollup_size(self) -> int:
         return int(self._con.execute(f'SELECT count(*) FROM "{SCORE_ROLLUP}"').fetchall()[0][0])
 
-    def rebuild_score_rollup(self) -> None:
+    @property
+    def score_rollup_properties(self) -> tuple[str, ...]:
+        """The JSON properties of ``responses`` kept in the score rollup (see :mod:`cxlens.store.rollup`)."""
+        if self._rollup_props is None:
+            cols = self._cursor().execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+                [SCORE_ROLLUP]).fetchall()
+            self._rollup_props = tuple(c[0].removeprefix(PROPERTY_PREFIX) for c in cols
+                                       if c[0].startswith(PROPERTY_PREFIX))
+        return self._rollup_props
+
+    def rebuild_score_rollup(self, properties: Sequence[str] | None = None) -> None:
         """Recompute the score rollup from ``responses`` (after deletes, or to repair a file written around
-        the store)."""
+        the store), keeping ``properties`` (default: the ones kept now) as promoted columns."""
         if self.read_only:
             raise CxlensInputError("this workspace was opened read-only")
+        if properties is None:
+            props = self.score_rollup_properties
+        else:
+            names = [(p, property_name(p)) for p in properties]
+            if columns := [p for p, name in names if name is None]:
+                raise CxlensInputError(f"{', '.join(columns)}: a column of responses, not a property; the rollup "
+                                       "keeps the columns it can already", column=columns[0])
+            props = tuple(dict.fromkeys(name for _, name in names if name))
+            for p in props:
+                field("responses", p)  # a name the queries could not address is an error now, not later
         with self.transaction():
-            self._con.execute(f'DELETE FROM "{SCORE_ROLLUP}"')
-            self._con.execute(f'INSERT INTO "{SCORE_ROLLUP}" {rollup_select("responses")}')
-            self._rollup_base = self._rollup_size()
-            self._rollup_added = 0
+            self._con.execute(f'DROP TABLE "{SCORE_ROLLUP}"')
+            self._con.execute(f'CREATE TABLE "{SCORE_ROLLUP}" AS {rollup_select("responses", props)}')
+            size = self._rollup_size()
+        self._rollup_props, self._rollup_base, self._rollup_added = props, size, 0
 
     def append_internal(self, table: str, data: pa.Table, delete_where: exp.Expression | None = None) -> None:
         """Append ``data`` to an internal table (API keys, surveys, text scores), after deleting the rows that

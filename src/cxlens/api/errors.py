@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cxlens.errors import CxlensError
 
-__all__ = ["ApiError", "JSONBytes", "error_body", "install_error_handlers"]
+__all__ = ["ApiError", "JSONBytes", "error_body", "error_response", "install_error_handlers"]
 
 log = logging.getLogger("cxlens.api")
 
@@ -40,6 +40,12 @@ def error_body(status: int, message: str, code: str | None = None, **details: An
     return {"error": {"code": code or _CODES.get(status, "error"), "message": message, "details": details}}
 
 
+def error_response(e: CxlensError) -> JSONBytes:
+    """The answer to a cxlens error: its status, the one shape, and a Bearer challenge on 401."""
+    headers = {"WWW-Authenticate": "Bearer"} if e.status == 401 else None
+    return JSONBytes(e.to_dict(), status_code=e.status, headers=headers)
+
+
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     parts = [str(x) for x in loc if x not in ("body",)]
     return ".".join(parts) or "body"
@@ -50,8 +56,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(CxlensError)
     async def _cxlens(request: Request, e: CxlensError) -> JSONBytes:
-        headers = {"WWW-Authenticate": "Bearer"} if e.status == 401 else None
-        return JSONBytes(e.to_dict(), status_code=e.status, headers=headers)
+        return error_response(e)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, e: StarletteHTTPException) -> JSONBytes:

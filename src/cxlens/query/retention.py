@@ -33,6 +33,8 @@ from cxlens.query._events import (
     all_of,
     any_of,
     as_text,
+    coded_group_sql,
+    coded_source,
     encode_codes,
     event_source,
     filter_condition,
@@ -45,6 +47,7 @@ from cxlens.query._events import (
 )
 from cxlens.query.registry import QueryModel, register_query
 from cxlens.query.retention_periods import Periods, local_time, period_index_sql, table_periods
+from cxlens.store.distinct_codes import ensure_codes
 from cxlens.store.sql import Filter
 
 if TYPE_CHECKING:
@@ -54,6 +57,8 @@ __all__ = ["RetentionBreakdown", "RetentionDateRange", "RetentionEntity", "Reten
            "run_retention"]
 
 _Strict = ConfigDict(extra="forbid", frozen=True)
+CODED = True
+"""Use the integer distinct-id codes when the store has them (tests switch it off to reach the string path)."""
 
 
 class RetentionEntity(BaseModel):
@@ -140,7 +145,14 @@ def _min_ts(cond: exp.Expression) -> exp.Expression:
     return exp.Min(this=exp.Case().when(cond, exp.column("timestamp")).else_(exp.null()))
 
 
-def retention_select(q: RetentionQuery, periods: Periods, identities: bool = True) -> exp.Select:
+def _person_join(q: RetentionQuery) -> bool:
+    ret = q.returning or q.target
+    bd = q.breakdown
+    return needs_person([*q.global_properties, *q.target.properties, *ret.properties], bool(bd and bd.type == "person"))
+
+
+def retention_select(q: RetentionQuery, periods: Periods, identities: bool = True, *,
+                     coded: bool = False) -> exp.Select:
     """The SQL of a retention table: one row per actor (and breakdown value).
 
     Parameters
@@ -150,6 +162,9 @@ def retention_select(q: RetentionQuery, periods: Periods, identities: bool = Tru
         The table's periods.
     identities : bool
         Whether the identity map has rows (otherwise its join is skipped).
+    coded : bool
+        Group by integer actor codes (:func:`~cxlens.query._events.coded_source`; no person join): the same
+        groups, much cheaper to hash than the distinct-id strings.
 
     Returns
     -------
@@ -159,8 +174,7 @@ def retention_select(q: RetentionQuery, periods: Periods, identities: bool = Tru
     """
     ret = q.returning or q.target
     bd = q.breakdown
-    filters = [*q.global_properties, *q.target.properties, *ret.properties]
-    src = event_source(needs_person(filters, bool(bd and bd.type == "person")), identities).subquery("ev")
+    src = (coded_source(identities) if coded else event_source(_person_join(q), identities)).subquery("ev")
     glob = [filter_condition(f) for f in q.global_properties]
     target = all_of([match_condition(q.target.event, q.target.properties), *glob])
     back = all_of([match_condition(ret.event, ret.properties), *glob])
@@ -169,9 +183,10 @@ def retention_select(q: RetentionQuery, periods: Periods, identities: bool = Tru
     words = (periods.n + WORD - 1) // WORD
     group = [exp.column("actor")] + ([exp.column("bd")] if bd else [])
     first = q.mode != "recurring"
+    ever = q.mode == "first_ever"  # only this mode compares with the first event of the target's name
     base_cols = [exp.column("actor"), exp.column("timestamp"), period_index_sql(lt, periods).as_("p"),
                  exp.paren(target).as_("is_t"), exp.paren(back).as_("is_r")]
-    if first:
+    if ever:
         base_cols.append(exp.paren(named).as_("is_n"))
     if bd:
         base_cols.append(as_text(bd.type, bd.property).as_("bd"))
@@ -188,19 +203,21 @@ def retention_select(q: RetentionQuery, periods: Periods, identities: bool = Tru
         agg_cols = [*group, exp.column("p"), exp.Max(this=_flag(exp.column("is_t"))).as_("t_any"),
                     exp.Sum(this=_flag(exp.column("is_r"))).as_("r_cnt")]
         if first:
-            agg_cols += [_min_ts(exp.column("is_n")).as_("f_named"), _min_ts(exp.column("is_t")).as_("f_full")]
+            agg_cols += [_min_ts(exp.column("is_t")).as_("f_full")]
+        if ever:
+            agg_cols += [_min_ts(exp.column("is_n")).as_("f_named")]
         rows = select(*agg_cols).from_(rows).group_by(*group, exp.column("p")).subquery("a")
         t_ok: exp.Expression = exp.column("t_any").eq(exp.Literal.number(1))
         r_ok: exp.Expression = exp.GTE(this=exp.column("r_cnt"), expression=exp.Literal.number(q.minimum_occurrences))
         fn, ff = exp.Min(this=exp.column("f_named")), exp.Min(this=exp.column("f_full"))
     else:
         t_ok, r_ok = exp.column("is_t"), exp.column("is_r")
-        fn, ff = _min_ts(exp.column("is_n")), _min_ts(exp.column("is_t"))
+        fn, ff = _min_ts(exp.column("is_n")) if ever else None, _min_ts(exp.column("is_t"))
     cols = [*group, *[_bit(r_ok, w).as_(f"rm{w}") for w in range(words)]]
     if not first:
         cols += [_bit(t_ok, w).as_(f"tm{w}") for w in range(words)]
         return select(*cols).from_(rows).group_by(*group)
-    cols += [fn.as_("f_named"), ff.as_("f_full")]
+    cols += [ff.as_("f_full")] + ([fn.as_("f_named")] if ever and fn is not None else [])
     per_value = select(*cols).from_(rows).group_by(*group).subquery("b")
     key = exp.column("f_full" if q.mode == "first_time" else "f_named")
     if bd is not None and bd.type == "event":
@@ -247,7 +264,9 @@ def run_retention(ws: Workspace, q: RetentionQuery) -> dict[str, Any]:
     periods = table_periods(q.period, q.total_intervals, dr.date_from, dr.date_to, tz, q.week_start)
     n = periods.n
     words = (n + WORD - 1) // WORD
-    table = ws.store.execute(retention_select(q, periods, has_identities(ws)))
+    coded = CODED and not _person_join(q) and ensure_codes(ws.store)
+    sel = retention_select(q, periods, has_identities(ws), coded=coded)
+    table = ws.store.execute(coded_group_sql(ws, sel) if coded else sel)
     if q.breakdown is not None and table.num_rows:
         value, values = encode_codes([table.column("bd")])
         labels = [str(v[0]) for v in values]

@@ -222,3 +222,33 @@ def test_best_paths_packed_score_equals_the_three_pass_choice(seed: int, n_path:
     packed = _best_paths(reached, last, bstart, size)
     passes = _best_paths(reached, last, bstart, 1 << 40)  # too wide to pack: the three-pass selection
     np.testing.assert_array_equal(packed, passes)
+
+
+@st.composite
+def simple_funnel_cases(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Ordered funnels the vectorised kernel takes (no exclusions, optional steps or step attribution), on
+    runs of repeated steps and same-instant events, where start dominance and the same-instant rules bite."""
+    events = []
+    for p in range(draw(st.integers(1, 4))):
+        sec = 0
+        for _ in range(draw(st.integers(0, 14))):
+            sec += draw(st.sampled_from([0, 0, 10, 30, 60]))
+            events.append({"distinct_id": f"u{p}", "event": draw(st.sampled_from("aaabbcd")),
+                           "timestamp": (BASE + timedelta(seconds=sec)).isoformat() + "Z"})
+    n = draw(st.integers(1, 4))
+    steps = [draw(st.sampled_from("ab" if i == 0 else "abcd")) for i in range(n)]
+    q = {"kind": "funnel", "steps": steps, "conversion_window": {"value": draw(st.integers(1, 6)) * 20,
+                                                                "unit": "second"}}
+    return events, q
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(simple_funnel_cases())
+def test_the_ordered_kernel_equals_the_scalar_state_machine(case: tuple[list[dict[str, Any]], dict[str, Any]]) -> None:
+    events, q = case
+    with cxlens.Workspace() as ws, pytest.MonkeyPatch.context() as mp:
+        if events:
+            ws.add("events", events)
+        fast = ws.query(q)
+        mp.setattr(cxlens.query.funnel, "ENGINE", "scalar")
+        assert ws.query(q) == fast

@@ -12,9 +12,9 @@ only by a later row (one event never fills two steps of one path); within an ins
 row of the instant may follow. Actors with an instant that mixes different events *and* holds an event
 matching several steps (where the distinct-event rule needs per-path memory) go to the state machine instead;
 :func:`mixed_multi_keys` finds them. A path is identified by the instant of its start (a second step-1 event
-at that instant continues the same path), and a start followed directly by a later start that matches only
-step 1 is skipped: it has the same continuation with less time left. Rows must be sorted by (actor, time,
-step bits).
+at that instant continues the same path), and a start matching only step 1 whose next row among the rows
+matching step 1 or 2 is a later start matching only step 1 is skipped: it has the same continuation with
+less time left. Rows must be sorted by (actor, time, step bits).
 
 **Unordered** (:func:`unordered_fast`, :func:`unordered_scalar`). The result is the largest number of
 distinct steps covered by events inside one window ``[t - window, t]`` that ends at an event; conversion
@@ -116,7 +116,14 @@ def ordered_fast(key: np.ndarray, t: np.ndarray, sm: np.ndarray, n: int, window:
     # step bits in the narrowest unsigned type, and positions found through boolean masks: flatnonzero of a
     # bool array is about 10x faster than of an integer array, and every gather below reads fewer bytes
     bits = sm.astype(_narrow(n))
-    starts = np.flatnonzero((bits & 1) != 0)
+    # rows that can start a path or fill step 2; a start followed, among these rows, by another start of the
+    # same actor at a later instant, both matching only step 1, has the same continuation (the first step-2
+    # row after the later one, as none lies between them) with less time left: the later start dominates it
+    srows = np.flatnonzero((bits & 3) != 0)
+    b, ks, ts = bits[srows], key[srows], t[srows]
+    keep = (b & 1) != 0
+    keep[:-1] &= ~((b[:-1] == 1) & (b[1:] == 1) & (ks[:-1] == ks[1:]) & (ts[:-1] != ts[1:]))
+    starts = srows[keep]
     if len(starts) == 0:
         return out
     eq_t = t[1:] == t[:-1]
@@ -128,14 +135,6 @@ def ordered_fast(key: np.ndarray, t: np.ndarray, sm: np.ndarray, n: int, window:
         starts = starts[np.r_[True, g0[1:] != g0[:-1]]]  # a path is identified by its start instant
     else:
         lo_next = None
-    # a start followed directly by another start of the same actor at a later instant, both matching only
-    # step 1, has the same continuation with less time left: the later one dominates it (checked at the
-    # starts only, not over every row)
-    inner = starts[starts < size - 1]
-    nx = inner + 1
-    dominated = (bits[inner] == 1) & (bits[nx] == 1) & (key[nx] == key[inner])
-    dominated &= t[nx] != t[inner]
-    starts = np.concatenate([inner[~dominated], starts[len(inner):]])
     n_start = len(starts)
     # path i is alive while it keeps finding its next step; per step j keep the alive paths and the rows
     # filling j (both ascending), instead of an n x paths matrix that would be mostly unwritten

@@ -136,15 +136,27 @@ def funnel_select(q: FunnelQuery, hashed: bool = False, identities: bool = True,
         names = [s.event for s in q.steps] + [x.event for x in q.exclusions]
         if all(name is not None for name in names):
             where.append(exp.column("event").isin(*[exp.Literal.string(str(x)) for x in sorted(set(names))]))
+    # steps and exclusions given by bare event names: the IN filter above already keeps exactly the rows
+    # matching one of them, so no outer filter on the masks is needed (it costs a second pass)
+    bare = q.order != "strict" and all(s.event is not None and not s.properties and s.first_time_for_user is None
+                                       for s in q.steps) and all(x.event is not None and not x.properties
+                                                                 for x in q.exclusions)
     keys = [exp.column("actor").as_("k1")] if coded else _actor_key(hashed)
-    cols: list[exp.Expression] = [
-        *keys, exp.column("timestamp"), _bitmask(list(step_conds)).as_("sm"), _bitmask(excl_conds).as_("xm"),
-    ]
+    sm = _bitmask(list(step_conds))
+    names = [str(s.event) for s in q.steps]
+    if coded and bare and not q.exclusions and len(set(names)) == n:  # one bit per name: a list lookup (DuckDB)
+        where_in = exp.Anonymous(this="list_position", expressions=[
+            exp.Array(expressions=[exp.Literal.string(x) for x in names]), exp.column("event")])
+        sm = exp.BitwiseLeftShift(this=exp.Literal.number(1), expression=exp.paren(exp.Sub(
+            this=where_in, expression=exp.Literal.number(1))))
+    cols: list[exp.Expression] = [*keys, exp.column("timestamp"), sm.as_("sm"), _bitmask(excl_conds).as_("xm")]
     if bd is not None:
         cols += [as_text(bd.type, p).as_(f"bd{j}") for j, p in enumerate(bd.properties)]
     order = ["k1", "timestamp", "sm", "xm"] + \
         [f"bd{j}" for j in range(len(bd.properties) if bd else 0)]
     inner = select(*cols).from_(src.subquery("ev")).where(all_of(where))
+    if bare:
+        return inner.order_by(*order) if ordered else inner
     outer = select(exp.Star()).from_(inner.subquery("rows"))
     if q.order != "strict":  # keep events matching a step or an exclusion (conditions evaluated once)
         zero = exp.Literal.number(0)
@@ -176,19 +188,29 @@ def sort_packed(actor: np.ndarray, t: np.ndarray, sm: np.ndarray,
         return actor, t, sm
     t0 = int(t.min())
     dt = t - t0
-    unit = next(u for u in (1_000_000, 1_000, 1) if u == 1 or not (dt % u).any())
-    if unit > 1:
-        dt //= unit
+    a_bits = int(actor.max()).bit_length()
+    unit = 1
+    if a_bits + int(dt.max()).bit_length() + sm_bits > 63:  # too wide in microseconds: try coarser units
+        for u in (1_000_000, 1_000):
+            coarse = dt // u
+            if np.array_equal(coarse * u, dt):
+                dt, unit = coarse, u
+                break
     t_bits = int(dt.max()).bit_length()
     low = t_bits + sm_bits
-    if int(actor.max()).bit_length() + low > 63:
+    if a_bits + low > 63:
         return None
-    key = (actor << low) | (dt << sm_bits) | sm
+    key = actor << low  # built and unpacked in place: each temporary is a pass over millions of rows
+    dt <<= sm_bits
+    key |= dt
+    key |= sm
     key.sort()
-    t_out = (key >> sm_bits) & ((1 << t_bits) - 1)
+    t_out = key >> sm_bits
+    t_out &= (1 << t_bits) - 1
     if unit > 1:
         t_out *= unit
-    return key >> low, t_out + t0, key & ((1 << sm_bits) - 1)
+    t_out += t0
+    return key >> low, t_out, key & ((1 << sm_bits) - 1)
 
 
 def _fetch_coded(ws: Workspace, q: FunnelQuery) -> FunnelRows:
@@ -204,8 +226,8 @@ def _fetch_coded(ws: Workspace, q: FunnelQuery) -> FunnelRows:
     code = np.asarray(table.column("k1").to_numpy(), dtype=np.int64)
     t = timestamps_us(table.column("timestamp"))
     sm = np.asarray(table.column("sm").to_numpy(), dtype=np.int64)
-    xm = np.asarray(table.column("xm").to_numpy(), dtype=np.int64)
-    if unsorted:
+    xm = np.zeros(size, np.int64) if unsorted else np.asarray(table.column("xm").to_numpy(), dtype=np.int64)
+    if unsorted:  # no exclusions: xm is 0 everywhere
         packed = sort_packed(code, t, sm, n)
         if packed is None:
             o = np.lexsort((sm, t, code))

@@ -119,16 +119,22 @@ def ordered_fast(key: np.ndarray, t: np.ndarray, sm: np.ndarray, n: int, window:
     # rows that can start a path or fill step 2; a start followed, among these rows, by another start of the
     # same actor at a later instant, both matching only step 1, has the same continuation (the first step-2
     # row after the later one, as none lies between them) with less time left: the later start dominates it
+    eq_t = t[1:] == t[:-1]
+    same_instant = eq_t & (key[1:] == key[:-1]) if eq_t.any() else None
+    if same_instant is not None and not same_instant.any():
+        same_instant = None
     srows = np.flatnonzero((bits & 3) != 0)
-    b, ks, ts = bits[srows], key[srows], t[srows]
+    b, ks = bits[srows], key[srows]
     keep = (b & 1) != 0
-    keep[:-1] &= ~((b[:-1] == 1) & (b[1:] == 1) & (ks[:-1] == ks[1:]) & (ts[:-1] != ts[1:]))
+    dom = (b[:-1] == 1) & (b[1:] == 1) & (ks[:-1] == ks[1:])
+    if same_instant is not None:  # otherwise two rows of one actor never share an instant
+        ts = t[srows]
+        dom &= ts[:-1] != ts[1:]
+    keep[:-1] &= ~dom
     starts = srows[keep]
     if len(starts) == 0:
         return out
-    eq_t = t[1:] == t[:-1]
-    same_instant = eq_t & (key[1:] == key[:-1]) if eq_t.any() else None
-    if same_instant is not None and same_instant.any():
+    if same_instant is not None:
         gid, gstart, mixed_g = _mixed_rows(key, t, sm)
         lo_next = np.where(mixed_g[gid], gstart[gid], np.arange(1, size + 1))
         g0 = gid[starts]
@@ -150,7 +156,7 @@ def ordered_fast(key: np.ndarray, t: np.ndarray, sm: np.ndarray, n: int, window:
             break
         lo = cur + 1 if lo_next is None else lo_next[cur]
         if len(lo) * 16 > size:  # many queries: a running count over the rows beats binary searches
-            before = np.empty(size + 1, dtype=np.int64)
+            before = np.empty(size + 1, dtype=np.int32 if size < 2**31 else np.int64)
             before[0] = 0
             np.cumsum(mask, out=before[1:])
             pos = before[lo]  # number of step-j rows before row lo

@@ -41,24 +41,27 @@ def counted(res: PathResult, optional: tuple[bool, ...], unordered: bool) -> tup
     n = len(optional)
     entered = (res.step >= 1) & ~res.excluded
     bits = np.where(entered, res.bits, 0)
-    gaps = np.full((len(bits), n), np.nan)
     tim = res.tim
     if unordered:
+        gaps = np.full((len(bits), n), np.nan)
         for k in range(1, n):
             ok = entered & (res.step > k)
             gaps[ok, k] = (tim[ok, k] - tim[ok, k - 1]) / 1e6
         return bits, gaps
     last_req = np.full(len(bits), MISSING, dtype=np.int64)
     last_any = np.full(len(bits), MISSING, dtype=np.int64)
+    by_step = np.ascontiguousarray(tim.T)  # one contiguous row per step: the loop reads whole steps
+    out = np.full((n, len(bits)), np.nan)
     for k in range(n):
-        here = entered & (tim[:, k] != MISSING)
+        tk = by_step[k]
+        here = entered & (tk != MISSING)
         prev = last_any if optional[k] else last_req
         ok = here & (prev != MISSING) & (k > 0)
-        gaps[ok, k] = (tim[ok, k] - prev[ok]) / 1e6
-        last_any = np.where(here, tim[:, k], last_any)
+        out[k, ok] = (tk[ok] - prev[ok]) / 1e6
+        last_any = np.where(here, tk, last_any)
         if not optional[k]:
-            last_req = np.where(here, tim[:, k], last_req)
-    return bits, gaps
+            last_req = np.where(here, tk, last_req)
+    return bits, out.T
 
 
 def _stats(values: np.ndarray) -> tuple[float | None, float | None]:

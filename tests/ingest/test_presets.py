@@ -64,6 +64,12 @@ def test_nhs_fft(ws: cxlens.Workspace, shared_data: Path) -> None:
     # missing and keeps the twelve whitespace-only ones. Here "None" is an answer and whitespace is blank:
     # 7,412 non-empty - 12 = 7,400. Codes 6/7 (not ratings) on the first row of 239 respondents: skipped.
     assert row == {"ratings": 4466, "respondents": 4466, "skipped": 239, "comments": 7400}
+    # "Did not answer" is the survey tool's placeholder (1,189 rows, each labelled "Labelling not possible",
+    # none with a sentiment label, counted with pandas on the raw file): a skipped text answer without text
+    ph = one(ws, "SELECT count(*) AS n, count(text) AS with_text, count(*) FILTER (properties->>'$.placeholder_text'"
+                 " = 'Did not answer') AS kept, count(properties->>'$.sentiment_label') AS labelled FROM responses "
+                 "WHERE question_type='text' AND status='skipped'")
+    assert ph == {"n": 1189, "with_text": 0, "kept": 1189, "labelled": 0}
     # golden-figures.md: one answer per respondent, answers 1-5 only (n = 4,227): 85.3% positive (1-2),
     # 9.9% negative (4-5); NEAS 86.7%, NHFT 82.2%
     share = one(ws, "SELECT count(*) AS n, round(100 * avg(CASE WHEN score <= 2 THEN 1 ELSE 0 END), 1) AS pos, "

@@ -71,11 +71,32 @@ def test_embedding_model_beats_bag_of_words_on_every_source(shared_data, emb_ava
             assert b["embedding_logreg"] > b["bow_logreg"], (src, reading)
 
 
-def test_fft_topics_micro_f1_above_published(shared_data, emb_available) -> None:
+def test_fft_topics_against_published_and_a_trivial_baseline(shared_data, emb_available) -> None:
+    """golden-figures.md: pxtextmining's TF-IDF + SVC micro F1 0.71 (context: larger data, every row). On the
+    comparable protocol (every non-blank row incl. the "Did not answer" placeholders, random row split) cxlens
+    is above it; on the honest one (real comments only, split by text) it must beat, by far, predicting the
+    most common topic for every comment, computed here from the raw file with pandas."""
+    import pandas as pd
+
     ft = _eval(shared_data, True)["fft_topics"]
     assert ft["features"] == "tfidf+embedding"
-    assert ft["n_train"] + ft["n_test"] == 7400
-    assert ft["micro_f1"] > 0.71
+    assert ft["n_placeholders"] == 1189 and ft["n_train"] + ft["n_test"] == 7400 - 1189
+    old = ft["rows_with_placeholders"]
+    assert old["n_train"] + old["n_test"] == 7400 and old["micro_f1"] > 0.71
+    raw = pd.read_csv(shared_data / "surveys/nhs_fft_pxtextmining/v6framework_230831.csv", dtype=str,
+                      keep_default_na=False)
+    text = raw["FFT answer"].str.strip()
+    comments = raw[(text != "") & (text.str.lower() != "did not answer")]
+    fixed = {"Comment ID", "Trust", "Respondent ID", "Date", "Service type 1", "Service type 2",
+             "FFT categorical answer", "FFT question", "FFT answer", "Person identifiable info?",
+             "Comment sentiment"}
+    y = comments[[c for c in raw.columns if c not in fixed]].apply(pd.to_numeric, errors="coerce").fillna(0) > 0
+    top = y.sum().idxmax()  # "Positive experience & gratitude"
+    tp = y[top].sum()
+    baseline = 2 * tp / (len(y) + y.to_numpy().sum())  # micro F1 of predicting only `top` for every comment
+    assert 0.2 < baseline < 0.3
+    assert ft["micro_f1"] > baseline + 0.3
+    assert ft["micro_f1"] < old["micro_f1"]  # placeholders and repeated comments inflate the row-split figure
     assert 0 < ft["macro_f1"] <= 1 and 0 < ft["exact_match"] <= 1
 
 

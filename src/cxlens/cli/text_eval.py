@@ -67,9 +67,13 @@ def render_eval(res: dict[str, Any]) -> None:
     if ft and not _skipped("NHS FFT topics", ft):
         t = Table(title=f"NHS FFT v6 topics, multi-label, held-out 25% ({ft['n_test']:,} comments; "
                         f"trained on {ft['n_train']:,})")
-        for c in ("features", "micro F1", "macro F1", "exact match"):
-            t.add_column(c, justify="left" if c == "features" else "right")
-        t.add_row(ft["features"], _f(ft["micro_f1"]), _f(ft["macro_f1"]), _f(ft["exact_match"]))
+        for c in ("protocol", "features", "micro F1", "macro F1", "exact match"):
+            t.add_column(c, justify="left" if c in ("protocol", "features") else "right")
+        t.add_row("comments only, split by text", ft["features"], _f(ft["micro_f1"]), _f(ft["macro_f1"]),
+                  _f(ft["exact_match"]))
+        if (old := ft.get("rows_with_placeholders")):
+            t.add_row(f"every row incl. {ft['n_placeholders']:,} 'Did not answer', random split", ft["features"],
+                      _f(old["micro_f1"]), _f(old["macro_f1"]), _f(old["exact_match"]))
         out.print(t)
         out.print(f"[dim]{PUBLISHED['fft_topics']}[/]")
     fs = res.get("fft_sentiment")

@@ -120,7 +120,8 @@ def read_bitext(folder: str | Path | None, split: str = "train") -> pd.DataFrame
 
 def read_fft(path: str | Path | None = None) -> tuple[pd.DataFrame, list[str]]:
     """NHS FFT v6 comments with a non-blank answer: ``text``, ``sentiment`` (human 1-5, NaN if blank),
-    ``date`` (raw), ``trust``, plus a boolean matrix of the 50 topic columns (returned as frame columns);
+    ``date`` (raw), ``trust``, ``placeholder`` (the answer is the tool's "Did not answer"), plus a boolean
+    matrix of the 50 topic columns (returned as frame columns);
     and the topic names. ``path=None`` reads the copy bundled with the demo data."""
     p = bundled_path("nhs_fft_v6framework_230831.csv", "demo") if path is None else Path(path)
     raw = pd.read_csv(p, dtype=str, keep_default_na=False)
@@ -132,6 +133,8 @@ def read_fft(path: str | Path | None = None) -> tuple[pd.DataFrame, list[str]]:
         "text": raw["FFT answer"].str.strip(),
         "sentiment": pd.to_numeric(raw["Comment sentiment"], errors="coerce"),
         "date": raw["Date"], "trust": raw["Trust"],
+        # the survey tool's "Did not answer" placeholder, not a comment (see the nhs_fft import preset)
+        "placeholder": raw["FFT answer"].str.strip().str.lower() == "did not answer",
     })
     hot = np.column_stack([pd.to_numeric(raw[c], errors="coerce").fillna(0).to_numpy() > 0 for c in topics])
     out = pd.concat([out, pd.DataFrame(hot, columns=topics)], axis=1)

@@ -62,6 +62,7 @@ _FFT_FIXED = frozenset({"Comment ID", "Trust", "Respondent ID", "Date", "Service
                         "FFT categorical answer", "FFT question", "FFT answer", "Person identifiable info?",
                         "Comment sentiment", ROW})
 _FFT_SCORES = pa.array(["1", "2", "3", "4", "5"])
+_FFT_PLACEHOLDER = "did not answer"
 _FFT_NOT_SCORES = pa.array(["6", "7", ""])  # 6 and 7: not a rating (don't know / not answered); blank
 
 
@@ -161,6 +162,8 @@ def _nhs_fft(raw: pa.Table, path: Path) -> dict[str, pa.Table]:
       ``how_could_we_improve``, ``what_was_good``, ...), properties ``prompt``, ``comment_id``, ``topics``
       (list of the v6 topic names flagged 1), ``sentiment_label`` (human label, 1 = very positive ... 5 =
       very negative, empty when unlabelled). Whitespace-only answers are blank; the word "None" is an answer.
+      The placeholder "Did not answer" is a ``skipped`` text answer with no text (the placeholder is kept as
+      ``properties.placeholder_text``), so it never reaches sentiment or themes.
 
     Every answer carries ``response_id`` = Respondent ID, the date (see :func:`fft_dates` for the d/m vs
     m/d rule), ``touchpoint`` = service type 1, and properties ``trust``, ``service_type_1``,
@@ -193,9 +196,16 @@ def _nhs_fft(raw: pa.Table, path: Path) -> dict[str, pa.Table]:
     prompt = squash_spaces(pc.cast(raw.column("FFT question"), pa.string()))
     qid = pc.utf8_trim(pc.utf8_lower(pc.replace_substring_regex(prompt, r"[^0-9A-Za-z]+", "_")), "_")
     text = pc.cast(raw.column("FFT answer"), pa.string())
-    has_text = pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(pc.fill_null(text, ""))), 0)
+    trimmed = pc.utf8_trim_whitespace(pc.fill_null(text, ""))
+    has_text = pc.greater(pc.utf8_length(trimmed), 0)
+    # "Did not answer" (1,189 rows of the shared file, every one labelled "Labelling not possible" with no
+    # sentiment) is the survey tool's placeholder, not a comment: a skipped answer, kept out of text analysis
+    placeholder = pc.equal(pc.utf8_lower(trimmed), _FFT_PLACEHOLDER)
     comments = {
-        **common, "question": qid, "question_type": constant("text", n), "text": text, "prompt": prompt,
+        **common, "question": qid, "question_type": constant("text", n),
+        "text": pc.if_else(placeholder, pa.scalar(None, pa.string()), text),
+        "status": pc.if_else(placeholder, "skipped", "answered"),
+        "placeholder_text": pc.if_else(placeholder, text, pa.scalar(None, pa.string())), "prompt": prompt,
         "comment_id": raw.column("Comment ID"),
         "topics": _topic_lists(raw, [c for c in raw.column_names if c not in _FFT_FIXED]),
     }

@@ -24,6 +24,7 @@ from fastapi.testclient import TestClient
 
 from cxlens import Workspace
 from cxlens.api import Settings, create_app
+from cxlens.store.distinct_codes import ensure_codes
 from cxlens.web import PAGES
 
 EVENTS_SQL = """
@@ -59,6 +60,10 @@ def build(path: Path, n: int) -> float:
         con = ws.store.connection
         con.execute(EVENTS_SQL, [n])
         con.execute(RESPONSES_SQL, [n // 10])
+        # the rows went in around the store (SQL for speed), so build what an import keeps up to date: the
+        # score rollup, and the distinct-id codes the first event query of a writable workspace would add
+        ws.store.rebuild_score_rollup()
+        ensure_codes(ws.store)
         con.execute("CHECKPOINT")
     return time.perf_counter() - t
 

@@ -252,3 +252,21 @@ def test_the_ordered_kernel_equals_the_scalar_state_machine(case: tuple[list[dic
         fast = ws.query(q)
         mp.setattr(cxlens.query.funnel, "ENGINE", "scalar")
         assert ws.query(q) == fast
+
+
+@SETTINGS
+@given(histories(), funnels())
+def test_evaluating_the_keys_in_two_threads_changes_nothing(data: tuple[list[dict[str, Any]], list[dict[str, Any]]],
+                                                            q: dict[str, Any]) -> None:
+    events, persons = data
+    if not _valid(q):
+        return
+    with cxlens.Workspace() as ws, pytest.MonkeyPatch.context() as mp:
+        if persons:
+            ws.add("persons", persons)
+        if events:
+            ws.add("events", events)
+        whole = ws.query(q)
+        mp.setattr(cxlens.query.funnel, "SPLIT_ROWS", 1)
+        mp.setattr(cxlens.query.funnel, "_workers", lambda: 2)
+        assert ws.query(q) == whole

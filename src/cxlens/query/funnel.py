@@ -14,6 +14,8 @@ builds the answer. Result: ``{"kind": "funnel", "steps": [{"name", "count", "ave
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -195,8 +197,7 @@ def run_funnel(ws: Workspace, q: FunnelQuery) -> dict[str, Any]:
     optional = tuple(s.optional for s in q.steps)
     bd = q.breakdown
     key, n_keys, value_of_key, bdok, rows = _keys(rows, q)
-    res = _evaluate(key, n_keys, rows, bdok, q, optional)
-    bits, gaps = counted(res, optional, q.order == "unordered")
+    bits, gaps = _evaluate_counted(key, n_keys, rows, bdok, q, optional)
     return aggregate(q.step_names, bits, gaps, value_of_key, rows.bd_values,
                      bd.limit if bd is not None else 0)
 
@@ -241,6 +242,43 @@ def _keys(rows: FunnelRows, q: FunnelQuery) -> tuple[np.ndarray, int, np.ndarray
     o = np.argsort(key, kind="stable")
     src, key = src[o], key[o]
     return key, len(pairs), p_value, rows.bd[src] == p_value[key], _take(rows, src)
+
+
+def _workers() -> int:
+    try:
+        return min(2, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return min(2, os.cpu_count() or 1)
+
+
+_POOL: ThreadPoolExecutor | None = None
+SPLIT_ROWS = 400_000
+"""Rows above which the evaluation runs on two halves of the keys in two threads."""
+
+
+def _evaluate_counted(key: np.ndarray, n_keys: int, rows: FunnelRows, bdok: np.ndarray, q: FunnelQuery,
+                      optional: tuple[bool, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_evaluate` then :func:`~cxlens.query.funnel_result.counted`, for the keys split in two halves
+    run in two threads when the rows are many: keys are independent, and numpy releases the GIL inside its
+    array operations, so two cores each take half of the (single-threaded) kernels."""
+    unordered = q.order == "unordered"
+    if len(key) < SPLIT_ROWS or n_keys < 2 or ENGINE != "auto" or _workers() < 2:
+        return counted(_evaluate(key, n_keys, rows, bdok, q, optional), optional, unordered)
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cxlens-funnel")
+    half = n_keys // 2
+    cut = int(np.searchsorted(key, half))
+
+    def part(lo: int, hi: int, first: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+        sub = FunnelRows(rows.actor[lo:hi], size, rows.t[lo:hi], rows.sm[lo:hi], rows.xm[lo:hi], rows.bd[lo:hi],
+                         rows.bd_values)
+        return counted(_evaluate(key[lo:hi] - first, size, sub, bdok[lo:hi], q, optional), optional, unordered)
+
+    second = _POOL.submit(part, cut, len(key), half, n_keys - half)
+    bits0, gaps0 = part(0, cut, 0, half)
+    bits1, gaps1 = second.result()
+    return np.concatenate([bits0, bits1]), np.concatenate([gaps0, gaps1])
 
 
 def _take(rows: FunnelRows, idx: np.ndarray) -> FunnelRows:

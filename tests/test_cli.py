@@ -155,3 +155,24 @@ def test_demo_loads_bundled_data_without_shared(tmp_path: Path) -> None:
 def test_info_on_missing_workspace_is_all_zero(tmp_path: Path, flag: str) -> None:
     r = runner.invoke(app, ["--db", str(tmp_path / "none.duckdb"), "info", flag])
     assert r.exit_code == 0 and set(json.loads(r.stdout).values()) == {0}
+
+
+def test_header_only_files_are_checked_like_any_other(tmp_path: Path) -> None:
+    """A CSV with a header and no rows: wrong columns are an error naming them (no internal columns), right
+    columns import nothing; the same for a preset's header (the bundled NHS FFT file)."""
+    db = tmp_path / "h.duckdb"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("foo,bar\n")
+    r = runner.invoke(app, ["--db", str(db), "import", "events", str(bad)])
+    assert r.exit_code == 2 and "'timestamp'" in r.stderr and "columns found: foo, bar." in r.stderr
+    good = tmp_path / "good.csv"
+    good.write_text("timestamp,distinct_id,event\n")
+    r = runner.invoke(app, ["--db", str(db), "import", "events", str(good)])
+    assert r.exit_code == 0 and "0 events" in r.stdout
+    from cxlens.datasets import demo_path
+
+    fft = tmp_path / "fft.csv"
+    header = Path(demo_path("nhs_fft_v6framework_230831.csv")).read_text(encoding="utf-8").splitlines()[0]
+    fft.write_text(header + "\n")
+    r = runner.invoke(app, ["--db", str(db), "import", "responses", str(fft)])
+    assert r.exit_code == 0 and "nhs_fft" in r.stdout, r.output

@@ -209,7 +209,7 @@ def conform(
             raise ImportValidationError(
                 "required column is missing", file=file, column=col.name,
                 expected=f"a column {col.name!r} ({col.description or col.type}); "
-                f"columns found: {', '.join(c for c in data.column_names if c != ROW)}",
+                f"columns found: {', '.join(c for c in data.column_names if c not in (ROW, _POS)) or '(none)'}",
             )
     # stage 1 casts every column once; stage 2 applies defaults and the checks on the cast values
     inner: dict[str, str] = {}

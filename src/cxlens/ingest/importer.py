@@ -209,11 +209,20 @@ def _parts(p: Preset, path: Path, progress: Progress | None) -> Iterable[pa.Tabl
         if progress:
             progress(path.stat().st_size)
     start = 1
+    empty = True
     for b in batches:
+        if b.num_rows == 0:  # readers differ on the columns of an empty read; the header decides below
+            continue
+        empty = False
         if ROW in b.column_names:
             yield b
             continue
         rows = pa.array(np.arange(start, start + b.num_rows, dtype=np.int64))
         start += b.num_rows
         yield b.append_column(ROW, rows)
+    if empty:  # a header without rows still goes through the checks (a file lacking required columns fails)
+        names = [n for n in read_header(path, opts) if n]
+        if not names:  # e.g. an empty JSON array: no columns to check, nothing to import
+            return
+        yield pa.table({**{n: pa.array([], pa.string()) for n in names}, ROW: pa.array([], pa.int64())})
 

@@ -15,6 +15,7 @@ builds the answer. Result: ``{"kind": "funnel", "steps": [{"name", "count", "ave
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -32,7 +33,7 @@ from cxlens.query.funnel_kernel import (
     unordered_scalar,
 )
 from cxlens.query.funnel_result import aggregate, counted
-from cxlens.query.funnel_sql import FunnelRows, fetch_rows
+from cxlens.query.funnel_sql import FunnelRows, fetch_parts, fetch_rows
 from cxlens.query.registry import QueryModel, register_query
 from cxlens.store.sql import Filter
 
@@ -193,8 +194,21 @@ def run_funnel(ws: Workspace, q: FunnelQuery) -> dict[str, Any]:
     dict
         ``{"kind": "funnel", "steps": [...], "breakdowns": [...]}`` (see the module docstring).
     """
-    rows = fetch_rows(ws, q)
     optional = tuple(s.optional for s in q.steps)
+    split = ENGINE == "auto" and _workers() >= 2
+    parts = fetch_parts(ws, q, 2 if split else 1, SPLIT_ROWS)
+    if parts is not None:  # no breakdown: each part of the actors sorted and evaluated on its own
+        def run(part: Callable[[], FunnelRows]) -> tuple[np.ndarray, np.ndarray]:
+            rows = part()
+            return counted(_evaluate(rows.actor, rows.n_actors, rows, np.ones(len(rows.actor), dtype=bool), q,
+                                     optional), optional, q.order == "unordered")
+
+        done = [_pool().submit(run, p) for p in parts[1:]]
+        results = [run(parts[0])] + [f.result() for f in done]
+        bits = np.concatenate([r[0] for r in results])
+        gaps = np.concatenate([r[1] for r in results])
+        return aggregate(q.step_names, bits, gaps, None, [()], 0)
+    rows = fetch_rows(ws, q)
     bd = q.breakdown
     key, n_keys, value_of_key, bdok, rows = _keys(rows, q)
     bits, gaps = _evaluate_counted(key, n_keys, rows, bdok, q, optional)
@@ -252,6 +266,13 @@ def _workers() -> int:
 
 
 _POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cxlens-funnel")
+    return _POOL
 SPLIT_ROWS = 400_000
 """Rows above which the evaluation runs on two halves of the keys in two threads."""
 
@@ -264,9 +285,6 @@ def _evaluate_counted(key: np.ndarray, n_keys: int, rows: FunnelRows, bdok: np.n
     unordered = q.order == "unordered"
     if len(key) < SPLIT_ROWS or n_keys < 2 or ENGINE != "auto" or _workers() < 2:
         return counted(_evaluate(key, n_keys, rows, bdok, q, optional), optional, unordered)
-    global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cxlens-funnel")
     half = n_keys // 2
     cut = int(np.searchsorted(key, half))
 
@@ -275,7 +293,7 @@ def _evaluate_counted(key: np.ndarray, n_keys: int, rows: FunnelRows, bdok: np.n
                          rows.bd_values)
         return counted(_evaluate(key[lo:hi] - first, size, sub, bdok[lo:hi], q, optional), optional, unordered)
 
-    second = _POOL.submit(part, cut, len(key), half, n_keys - half)
+    second = _pool().submit(part, cut, len(key), half, n_keys - half)
     bits0, gaps0 = part(0, cut, 0, half)
     bits1, gaps1 = second.result()
     return np.concatenate([bits0, bits1]), np.concatenate([gaps0, gaps1])

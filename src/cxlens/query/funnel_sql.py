@@ -7,6 +7,7 @@ funnels keep every event in range (any event that does not fill the next step br
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from cxlens.query.funnel import FunnelQuery
     from cxlens.workspace import Workspace
 
-__all__ = ["FunnelRows", "fetch_rows", "funnel_select", "sort_packed"]
+__all__ = ["FunnelRows", "Packing", "fetch_parts", "fetch_rows", "funnel_select", "pack", "sort_packed"]
 
 CODED = True
 """Use the integer distinct-id codes when the store has them (tests switch it off to reach the string paths)."""
@@ -165,27 +166,38 @@ def funnel_select(q: FunnelQuery, hashed: bool = False, identities: bool = True,
     return outer.order_by(*order) if ordered else outer
 
 
-def sort_packed(actor: np.ndarray, t: np.ndarray, sm: np.ndarray,
-                sm_bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Rows sorted by (actor, t, sm) through one packed int64 key, or ``None`` when the key does not fit.
+@dataclass(frozen=True)
+class Packing:
+    """How :func:`pack` laid out ``actor | time | step bits`` in one int64 (see :func:`sort_packed`)."""
 
-    Why: ``actor | time | step bits`` in one integer turns a three-column sort into one ``np.sort`` of int64
-    (vectorised, several times faster than DuckDB's ORDER BY or ``np.lexsort`` on millions of rows), and
-    unpacking gives back the sorted columns with no gather. Time is stored relative to its minimum, divided
-    by the largest of 1 s / 1 ms / 1 us dividing every offset (whole-second data needs 23 bits for 90 days).
+    t0: int  # smallest time (us)
+    unit: int  # time is stored as (t - t0) // unit
+    t_bits: int
+    sm_bits: int
+
+    def unpack(self, key: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(actor, t, sm) of packed keys."""
+        t_out = key >> self.sm_bits
+        t_out &= (1 << self.t_bits) - 1
+        if self.unit > 1:
+            t_out *= self.unit
+        t_out += self.t0
+        return key >> (self.t_bits + self.sm_bits), t_out, key & ((1 << self.sm_bits) - 1)
+
+
+def pack(actor: np.ndarray, t: np.ndarray, sm: np.ndarray, sm_bits: int) -> tuple[np.ndarray, Packing] | None:
+    """One int64 per row ordering like (actor, t, sm), or ``None`` when it does not fit in 63 bits.
 
     Parameters
     ----------
     actor, t, sm : numpy.ndarray
-        Non-negative int64 actor codes, microseconds, step bits below ``1 << sm_bits``.
+        Non-empty; non-negative int64 actor codes, microseconds, step bits below ``1 << sm_bits``.
     sm_bits : int
 
     Returns
     -------
-    tuple of numpy.ndarray or None
+    tuple of (numpy.ndarray, Packing) or None
     """
-    if len(actor) == 0:
-        return actor, t, sm
     t0 = int(t.min())
     dt = t - t0
     a_bits = int(actor.max()).bit_length()
@@ -200,48 +212,130 @@ def sort_packed(actor: np.ndarray, t: np.ndarray, sm: np.ndarray,
     low = t_bits + sm_bits
     if a_bits + low > 63:
         return None
-    key = actor << low  # built and unpacked in place: each temporary is a pass over millions of rows
+    key = actor << low  # built in place: each temporary is a pass over millions of rows
     dt <<= sm_bits
     key |= dt
     key |= sm
+    return key, Packing(t0, unit, t_bits, sm_bits)
+
+
+def sort_packed(actor: np.ndarray, t: np.ndarray, sm: np.ndarray,
+                sm_bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Rows sorted by (actor, t, sm) through one packed int64 key, or ``None`` when the key does not fit.
+
+    Why: ``actor | time | step bits`` in one integer turns a three-column sort into one ``np.sort`` of int64
+    (vectorised, several times faster than DuckDB's ORDER BY or ``np.lexsort`` on millions of rows), and
+    unpacking gives back the sorted columns with no gather. Time is stored relative to its minimum, divided
+    by 1 s or 1 ms when microseconds do not fit and every offset is a multiple (whole-second data needs 23
+    bits for 90 days).
+
+    Parameters
+    ----------
+    actor, t, sm : numpy.ndarray
+        Non-negative int64 actor codes, microseconds, step bits below ``1 << sm_bits``.
+    sm_bits : int
+
+    Returns
+    -------
+    tuple of numpy.ndarray or None
+    """
+    if len(actor) == 0:
+        return actor, t, sm
+    packed = pack(actor, t, sm, sm_bits)
+    if packed is None:
+        return None
+    key, how = packed
     key.sort()
-    t_out = key >> sm_bits
-    t_out &= (1 << t_bits) - 1
-    if unit > 1:
-        t_out *= unit
-    t_out += t0
-    return key >> low, t_out, key & ((1 << sm_bits) - 1)
+    return how.unpack(key)
+
+
+def _dense(code: np.ndarray) -> np.ndarray:
+    """Codes 0, 1, ... of sorted, non-empty actor codes."""
+    change = np.empty(len(code), dtype=bool)
+    change[0] = True
+    np.not_equal(code[1:], code[:-1], out=change[1:])
+    return np.cumsum(change) - 1
+
+
+def _rows(code: np.ndarray, t: np.ndarray, sm: np.ndarray) -> FunnelRows:
+    """Sorted rows without exclusions or breakdown."""
+    zero = np.zeros(len(code), np.int64)
+    actor = _dense(code) if len(code) else zero
+    return FunnelRows(actor, int(actor[-1]) + 1 if len(code) else 0, t, sm, zero, zero, [()])
+
+
+def fetch_parts(ws: Workspace, q: FunnelQuery, parts: int = 1,
+                min_rows: int = 0) -> list[Callable[[], FunnelRows]] | None:
+    """The rows of a funnel without breakdown or exclusions, on integer codes, in ``parts`` disjoint groups of
+    actors, each sorted (and its actors numbered from 0) when its function is called.
+
+    Why: the rows come from DuckDB unsorted, one packed int64 per row (:func:`pack`); splitting the keys by
+    actor range lets each part be sorted, unpacked and evaluated in its own thread.
+
+    Parameters
+    ----------
+    ws : Workspace
+    q : FunnelQuery
+    parts : int
+        1 or 2 groups (one when there are fewer than ``min_rows`` rows).
+    min_rows : int
+
+    Returns
+    -------
+    list of callables, or None
+        ``None`` when this path does not apply (breakdown, exclusions, person join, no codes).
+    """
+    if not CODED or q.breakdown is not None or q.exclusions or _person_join(q) or not ensure_codes(ws.store):
+        return None
+    n = len(q.steps)
+    table = ws.store.execute(funnel_select(q, identities=has_identities(ws), coded=True, ordered=False))
+    if table.num_rows == 0:
+        empty = np.zeros(0, np.int64)
+        return [lambda: _rows(empty, empty, empty)]
+    code = np.asarray(table.column("k1").to_numpy(), dtype=np.int64)
+    t = timestamps_us(table.column("timestamp"))
+    sm = np.asarray(table.column("sm").to_numpy(), dtype=np.int64)
+    del table
+    packed = pack(code, t, sm, n)
+    if packed is None:
+        o = np.lexsort((sm, t, code))
+        return [lambda: _rows(code[o], t[o], sm[o])]
+    key, how = packed
+    if parts < 2 or len(key) < min_rows:
+        def whole() -> FunnelRows:
+            key.sort()
+            return _rows(*how.unpack(key))
+        return [whole]
+    low = how.t_bits + how.sm_bits
+    pivot = ((int(key.max()) >> low) + 1) // 2 << low  # actors below / from the middle code
+    below = key < pivot
+    return [_part(key, below, how), _part(key, ~below, how)]
+
+
+def _part(key: np.ndarray, mask: np.ndarray, how: Packing) -> Callable[[], FunnelRows]:
+    def run() -> FunnelRows:
+        sub = key[mask]
+        sub.sort()
+        return _rows(*how.unpack(sub))
+    return run
 
 
 def _fetch_coded(ws: Workspace, q: FunnelQuery) -> FunnelRows:
-    """:func:`fetch_rows` on integer actor codes; without breakdown or exclusions the rows come unsorted and
-    are sorted by :func:`sort_packed`."""
-    n = len(q.steps)
-    unsorted = q.breakdown is None and not q.exclusions
-    table = ws.store.execute(funnel_select(q, identities=has_identities(ws), coded=True, ordered=not unsorted))
+    """:func:`fetch_rows` on integer actor codes (sorted by DuckDB; see :func:`fetch_parts` for the rest)."""
+    table = ws.store.execute(funnel_select(q, identities=has_identities(ws), coded=True))
     size = table.num_rows
     if size == 0:
         empty = np.zeros(0, np.int64)
         return FunnelRows(empty, 0, empty, empty, empty, empty, [()])
-    code = np.asarray(table.column("k1").to_numpy(), dtype=np.int64)
-    t = timestamps_us(table.column("timestamp"))
+    actor = _dense(np.asarray(table.column("k1").to_numpy(), dtype=np.int64))
     sm = np.asarray(table.column("sm").to_numpy(), dtype=np.int64)
-    xm = np.zeros(size, np.int64) if unsorted else np.asarray(table.column("xm").to_numpy(), dtype=np.int64)
-    if unsorted:  # no exclusions: xm is 0 everywhere
-        packed = sort_packed(code, t, sm, n)
-        if packed is None:
-            o = np.lexsort((sm, t, code))
-            packed = code[o], t[o], sm[o]
-        code, t, sm = packed
-    change = np.empty(size, dtype=bool)
-    change[0] = True
-    np.not_equal(code[1:], code[:-1], out=change[1:])
-    actor = np.cumsum(change) - 1
+    xm = np.asarray(table.column("xm").to_numpy(), dtype=np.int64)
     if q.breakdown is not None:
         bd, values = encode_codes([table.column(f"bd{j}") for j in range(len(q.breakdown.properties))])
     else:
         bd, values = np.zeros(size, dtype=np.int64), [()]
-    return FunnelRows(actor, int(actor[-1]) + 1, t, sm, xm, bd, [tuple(str(v) for v in vals) for vals in values])
+    return FunnelRows(actor, int(actor[-1]) + 1, timestamps_us(table.column("timestamp")), sm, xm, bd,
+                      [tuple(str(v) for v in vals) for vals in values])
 
 
 def fetch_rows(ws: Workspace, q: FunnelQuery, hashed: bool | None = None) -> FunnelRows:
@@ -261,6 +355,9 @@ def fetch_rows(ws: Workspace, q: FunnelQuery, hashed: bool | None = None) -> Fun
     FunnelRows
     """
     if hashed is None:
+        parts = fetch_parts(ws, q)
+        if parts is not None:
+            return parts[0]()
         if CODED and not _person_join(q) and ensure_codes(ws.store):
             return _fetch_coded(ws, q)
         hashed = getattr(ws.store, "dialect", "") == "duckdb"

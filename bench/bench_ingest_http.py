@@ -102,7 +102,9 @@ def main() -> None:
     print(f"  latency ms: p50 {pct.get('50')}, p90 {pct.get('90')}, p99 {pct.get('99')}, max {pct.get('100')}")
     f = max(stats["flushes"], 1)
     print(f"  writer: {stats['flushes']:,} commits, {stats['rows'] / f:,.0f} rows per commit, validate "
-          f"{stats['validate_s'] / f * 1000:.1f} ms + append/commit {stats['write_s'] / f * 1000:.1f} ms per commit")
+          f"{stats['validate_s'] / f * 1000:.1f} ms + append/commit {stats['write_s'] / f * 1000:.1f} ms per commit; "
+          f"{stats.get('checkpoints', 0)} checkpoints after answering, "
+          f"{stats.get('checkpoint_s', 0) / max(stats.get('checkpoints', 0), 1) * 1000:.0f} ms each")
     print(f"  stored rows {stored:,} (expected {expected:,}: {'ok' if stored == expected else 'MISMATCH'})")
     print(f"  goal >= 150,000 events/s/core and p99 < 50 ms: "
           f"{'met' if ev >= 150_000 and int(pct.get('99', 10**9)) < 50 else 'NOT met'}")

@@ -296,28 +296,27 @@ def fetch_parts(ws: Workspace, q: FunnelQuery, parts: int = 1,
     t = timestamps_us(table.column("timestamp"))
     sm = np.asarray(table.column("sm").to_numpy(), dtype=np.int64)
     del table
+    if parts < 2 or len(code) < min_rows:
+        return [lambda: _sorted_rows(code, t, sm, n)]
+    below = code < (int(code.max()) + 1) // 2  # actors below / from the middle code
+    return [_part(code, t, sm, n, below), _part(code, t, sm, n, ~below)]
+
+
+def _sorted_rows(code: np.ndarray, t: np.ndarray, sm: np.ndarray, n: int) -> FunnelRows:
+    if len(code) == 0:
+        return _rows(code, t, sm)
     packed = pack(code, t, sm, n)
     if packed is None:
         o = np.lexsort((sm, t, code))
-        return [lambda: _rows(code[o], t[o], sm[o])]
+        return _rows(code[o], t[o], sm[o])
     key, how = packed
-    if parts < 2 or len(key) < min_rows:
-        def whole() -> FunnelRows:
-            key.sort()
-            return _rows(*how.unpack(key))
-        return [whole]
-    low = how.t_bits + how.sm_bits
-    pivot = ((int(key.max()) >> low) + 1) // 2 << low  # actors below / from the middle code
-    below = key < pivot
-    return [_part(key, below, how), _part(key, ~below, how)]
+    key.sort()
+    return _rows(*how.unpack(key))
 
 
-def _part(key: np.ndarray, mask: np.ndarray, how: Packing) -> Callable[[], FunnelRows]:
-    def run() -> FunnelRows:
-        sub = key[mask]
-        sub.sort()
-        return _rows(*how.unpack(sub))
-    return run
+def _part(code: np.ndarray, t: np.ndarray, sm: np.ndarray, n: int, mask: np.ndarray) -> Callable[[], FunnelRows]:
+    """The rows selected by ``mask``, selected, packed and sorted when called (in a worker thread)."""
+    return lambda: _sorted_rows(code[mask], t[mask], sm[mask], n)
 
 
 def _fetch_coded(ws: Workspace, q: FunnelQuery) -> FunnelRows:

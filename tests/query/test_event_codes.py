@@ -270,3 +270,18 @@ def test_evaluating_the_keys_in_two_threads_changes_nothing(data: tuple[list[dic
         mp.setattr(cxlens.query.funnel, "SPLIT_ROWS", 1)
         mp.setattr(cxlens.query.funnel, "_workers", lambda: 2)
         assert ws.query(q) == whole
+
+
+@SETTINGS
+@given(histories(), retentions())
+def test_retention_pattern_histogram_equals_the_per_column_count(
+        data: tuple[list[dict[str, Any]], list[dict[str, Any]]], q: dict[str, Any]) -> None:
+    events, persons = data
+    with cxlens.Workspace() as ws, pytest.MonkeyPatch.context() as mp:
+        if persons:
+            ws.add("persons", persons)
+        if events:
+            ws.add("events", events)
+        fast = ws.query(q)
+        mp.setattr(retention, "SMALL_TABLE", 0)
+        assert ws.query(q) == fast

@@ -277,7 +277,7 @@ def coded_group_sql(ws: Workspace, query: exp.Expression) -> str:
     if getattr(ws.store, "_in_tx", True):
         return sql
     size = ws.store.execute(f'SELECT count(*) AS n FROM "{DICT_TABLE}"').column(0)[0].as_py()
-    bits = max(12, int(size).bit_length())
+    bits = max(12, int(size).bit_length() + 1)  # one more for NULL keys
     return sql if bits > MAX_PERFECT_BITS else f"SET SESSION perfect_ht_threshold = {bits}; {sql}"
 
 

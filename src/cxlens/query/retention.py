@@ -125,6 +125,10 @@ class RetentionQuery(QueryModel):
 
 WORD = 62
 """Periods per bitmask word (BIGINT bit operations, sign bit unused)."""
+SMALL_TABLE = 16
+SMALL_CELLS = 1 << 22
+"""Tables of at most ``SMALL_TABLE`` periods whose (cell, return pattern) histogram has at most ``SMALL_CELLS``
+bins are counted through that histogram (see ``_count``)."""
 
 
 def _bit(cond: exp.Expression, w: int) -> exp.Expression:
@@ -305,6 +309,14 @@ def _count(rows: np.ndarray, ci: np.ndarray, value: np.ndarray, table: pa.Table,
         if cumulative:  # bit p set when a return happened in period p or later
             for b in range(n - 2, -1, -1):
                 rm |= ((rm >> (b + 1)) & 1) << b
+        if n <= SMALL_TABLE and (n_values * n) << n <= SMALL_CELLS:
+            # count each (cell, returns relative to the cohort) pattern once, then expand the few patterns'
+            # bits: one bincount instead of one pass over the actors per column
+            rel = rm >> ci  # bit j: a return j periods after the cohort (rm has no bit beyond the table)
+            patterns = np.bincount((cell << n) | rel, minlength=(n_values * n) << n).reshape(n_values * n, 1 << n)
+            bit = (np.arange(1 << n)[:, None] >> np.arange(n)) & 1
+            out[:, :, 1:] = (patterns @ bit)[:, 1:].reshape(n_values, n, n - 1)
+            return out
         for j in range(1, n):
             ok = ci + j < n
             hit = ok & (((rm >> np.minimum(ci + j, WORD)) & 1) == 1)

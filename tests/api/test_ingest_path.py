@@ -14,7 +14,9 @@ from tests.api.test_api import EVENTS, assert_error_shape
 
 from cxlens import Workspace
 from cxlens.api import Settings, create_app
+from cxlens.api.body import parse_records
 from cxlens.api.ingest import IngestShortcut
+from cxlens.api.writer import IngestWriter
 
 _GZ = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
 
@@ -94,3 +96,15 @@ def test_a_row_error_still_names_row_column_and_value(api: Api) -> None:
     e = assert_error_shape(api.client.post("/api/events", json=bad, headers=api.ingest), 422)
     assert (e["details"]["row"], e["details"]["column"], e["details"]["value"]) == (5, "timestamp", "2024-05-01T10Z")
     assert api.ws.count("events") == 0
+
+
+def test_the_writer_checkpoints_after_answering_every_row_group(tmp_path) -> None:
+    ws = Workspace(tmp_path / "w.duckdb")
+    writer = IngestWriter(ws, flush_ms=1, checkpoint_rows=250)
+    for i in range(3):
+        assert writer.submit("events", parse_records(orjson.dumps(EVENTS[i * 100:(i + 1) * 100]))).result(10) == 100
+    writer.close()  # the checkpoint runs after the answers: wait for the thread
+    assert writer.stats["checkpoints"] == 1 and writer.stats["rows"] == 300
+    ws.close()
+    with Workspace(tmp_path / "w.duckdb", read_only=True) as again:
+        assert again.count("events") == 300

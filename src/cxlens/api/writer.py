@@ -55,10 +55,13 @@ class IngestWriter:
         Commit once this many rows wait, or once the oldest waiting batch is this old.
     on_commit:
         Called (in the writer thread) after every successful commit, e.g. to bump a data version.
+    checkpoint_rows:
+        Checkpoint after answering once this many rows were written since the last one (default: the
+        store's row-group size; 0 or a store without ``checkpoint()``: leave it to the store).
     """
 
     def __init__(self, ws: Workspace, *, flush_rows: int = 10_000, flush_ms: float = 5.0,
-                 on_commit: Callable[[], None] | None = None) -> None:
+                 on_commit: Callable[[], None] | None = None, checkpoint_rows: int | None = None) -> None:
         self.ws = ws
         self.flush_rows = flush_rows
         self.flush_s = flush_ms / 1000
@@ -71,7 +74,8 @@ class IngestWriter:
         self.stats = {"flushes": 0, "rows": 0, "requests": 0, "validate_s": 0.0, "write_s": 0.0,
                       "checkpoints": 0, "checkpoint_s": 0.0}
         self._checkpoint = getattr(ws.store, "checkpoint", None)
-        self._checkpoint_rows: int = getattr(ws.store, "ROW_GROUP_ROWS", 0)
+        self._checkpoint_rows: int = getattr(ws.store, "ROW_GROUP_ROWS", 0) if checkpoint_rows is None \
+            else checkpoint_rows
         self._since_checkpoint = 0
         self._thread = threading.Thread(target=self._run, name="cxlens-writer", daemon=True)
         self._thread.start()

@@ -118,11 +118,11 @@ def aggregate(names: list[str], bits: np.ndarray, gaps: np.ndarray, value_of_key
         ``{"kind": "funnel", "steps": [...], "breakdowns": [{"breakdown_value": [...], "steps": [...]}]}``;
         ``steps`` is the total.
     """
+    if value_of_key is None:  # keys counted nowhere (bits 0) add nothing to any step: no need to drop them
+        return {"kind": "funnel", "steps": summarise(names, bits, gaps), "breakdowns": []}
     keep = bits != 0
     result: dict[str, Any] = {"kind": "funnel", "steps": summarise(names, bits[keep], gaps[keep]),
                               "breakdowns": []}
-    if value_of_key is None:
-        return result
     n = len(names)
     vk = value_of_key[keep]
     b, g = bits[keep], gaps[keep]

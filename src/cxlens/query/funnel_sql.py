@@ -105,7 +105,8 @@ def funnel_select(q: FunnelQuery, hashed: bool = False, identities: bool = True,
     coded : bool
         Identify actors by integer codes (:func:`~cxlens.query._events.coded_source`; no person join).
     ordered : bool
-        Sort the rows (``False``: the caller sorts them).
+        Sort the rows (``False``: the caller sorts them; on codes without exclusions it also gets no ``xm``
+        and, when every step is one distinct event name, the step number ``sp`` instead of ``sm``).
 
     Returns
     -------
@@ -145,12 +146,19 @@ def funnel_select(q: FunnelQuery, hashed: bool = False, identities: bool = True,
     keys = [exp.column("actor").as_("k1")] if coded else _actor_key(hashed)
     sm = _bitmask(list(step_conds))
     names = [str(s.event) for s in q.steps]
-    if coded and bare and not q.exclusions and len(set(names)) == n:  # one bit per name: a list lookup (DuckDB)
-        where_in = exp.Anonymous(this="list_position", expressions=[
+    lean = coded and not ordered and not q.exclusions  # the caller knows xm is 0 and reads "sp" when present
+    step_col = sm.as_("sm")
+    if coded and bare and not q.exclusions and len(set(names)) == n and n < 64:  # one name per step (DuckDB)
+        position = exp.Anonymous(this="list_position", expressions=[
             exp.Array(expressions=[exp.Literal.string(x) for x in names]), exp.column("event")])
-        sm = exp.BitwiseLeftShift(this=exp.Literal.number(1), expression=exp.paren(exp.Sub(
-            this=where_in, expression=exp.Literal.number(1))))
-    cols: list[exp.Expression] = [*keys, exp.column("timestamp"), sm.as_("sm"), _bitmask(excl_conds).as_("xm")]
+        if lean:  # the 1-based step number as one byte: sm = 1 << (sp - 1), computed by the caller
+            step_col = exp.cast(position, exp.DataType.build("UTINYINT", dialect="duckdb")).as_("sp")
+        else:
+            step_col = exp.BitwiseLeftShift(this=exp.Literal.number(1), expression=exp.paren(exp.Sub(
+                this=position, expression=exp.Literal.number(1)))).as_("sm")
+    cols: list[exp.Expression] = [*keys, exp.column("timestamp"), step_col]
+    if not lean:
+        cols.append(_bitmask(excl_conds).as_("xm"))
     if bd is not None:
         cols += [as_text(bd.type, p).as_(f"bd{j}") for j, p in enumerate(bd.properties)]
     order = ["k1", "timestamp", "sm", "xm"] + \
@@ -161,8 +169,10 @@ def funnel_select(q: FunnelQuery, hashed: bool = False, identities: bool = True,
     outer = select(exp.Star()).from_(inner.subquery("rows"))
     if q.order != "strict":  # keep events matching a step or an exclusion (conditions evaluated once)
         zero = exp.Literal.number(0)
-        outer = outer.where(exp.or_(exp.NEQ(this=exp.column("sm"), expression=zero),
-                                    exp.NEQ(this=exp.column("xm"), expression=zero)))
+        keep: exp.Expression = exp.NEQ(this=exp.column("sm"), expression=zero)
+        if not lean:
+            keep = exp.or_(keep, exp.NEQ(this=exp.column("xm"), expression=zero))
+        outer = outer.where(keep)
     return outer.order_by(*order) if ordered else outer
 
 
@@ -294,7 +304,10 @@ def fetch_parts(ws: Workspace, q: FunnelQuery, parts: int = 1,
         return [lambda: _rows(empty, empty, empty)]
     code = np.asarray(table.column("k1").to_numpy(), dtype=np.int64)
     t = timestamps_us(table.column("timestamp"))
-    sm = np.asarray(table.column("sm").to_numpy(), dtype=np.int64)
+    if "sp" in table.column_names:
+        sm = np.left_shift(1, np.asarray(table.column("sp").to_numpy(), dtype=np.int64) - 1)
+    else:
+        sm = np.asarray(table.column("sm").to_numpy(), dtype=np.int64)
     del table
     if parts < 2 or len(code) < min_rows:
         return [lambda: _sorted_rows(code, t, sm, n)]

@@ -9,9 +9,11 @@ naive loop runs on the events of 1% of the persons and its time is scaled by 100
 run on the same 1% to check the loop's counts. Timestamps are whole seconds and every event matches at most one
 step, where windowFunnel (default mode) and the PostHog semantics coincide, so the step counts must agree
 exactly (asserted). Each query: one warm-up run, then ``--repeat`` timed runs, median reported; rows/s =
-events in the table / median time. Needs ``pip install chdb`` (the ``clickhouse`` extra).
+events in the table / median time. The warm-up of cxlens ("first s") includes giving the freshly imported
+events their integer distinct-id codes (once per new row; see ``cxlens.store.distinct_codes``). Needs
+``pip install chdb`` (the ``clickhouse`` extra).
 
-    python bench/bench_funnel.py               # 10M events (about 2-3 minutes on 2 cores)
+    python bench/bench_funnel.py               # 10M events (about 20-30 s on 2 cores)
     python bench/bench_funnel.py --rows 1e6    # quicker
 """
 

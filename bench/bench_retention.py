@@ -6,7 +6,8 @@ Not a test. The synthetic, seeded events of ``bench_funnel.py`` (``--rows`` even
 Monday: cxlens ``{"kind": "retention", "mode": "first_time", "period": "week"}`` vs one ClickHouse GROUP BY
 person computing the first week and ``groupBitOr(1 << week)``, then 14 offsets. Every event lies inside the
 table, where both definitions coincide, so all 105 cells must agree exactly (asserted). One warm-up run, then
-``--repeat`` timed runs, median reported; rows/s = events / median time. Needs ``pip install chdb``.
+``--repeat`` timed runs, median reported; rows/s = events / median time. The cxlens warm-up ("first s")
+includes coding the freshly imported events' distinct ids (once per new row). Needs ``pip install chdb``.
 
     python bench/bench_retention.py               # 10M events
     python bench/bench_retention.py --rows 1e6    # quicker

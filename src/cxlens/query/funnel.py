@@ -6,10 +6,12 @@
 Semantics follow PostHog's funnels (ordered, strict and unordered; optional steps, first-time steps,
 exclusions, breakdowns with four attribution modes); they are specified in issue 5 and tested rule by rule in
 ``tests/query/test_funnel*.py``. One SQL query fetches the relevant events with integer step/exclusion masks
-(:mod:`cxlens.query.funnel_sql`); numpy kernels evaluate the paths (:mod:`cxlens.query.funnel_kernel` for the
-common cases, :mod:`cxlens.query.funnel_engine` for everything else); :mod:`cxlens.query.funnel_result`
-builds the answer. Result: ``{"kind": "funnel", "steps": [{"name", "count", "average_conversion_time",
-"median_conversion_time"}], "breakdowns": [{"breakdown_value": [...], "steps": [...]}]}`` (seconds).
+(:mod:`cxlens.query.funnel_sql`; actors as integer codes where the store keeps them); with many rows the
+actors are split in two halves evaluated in two threads; numpy kernels evaluate the paths
+(:mod:`cxlens.query.funnel_kernel` for the common cases, :mod:`cxlens.query.funnel_engine` for everything
+else); :mod:`cxlens.query.funnel_result` builds the answer. Result: ``{"kind": "funnel", "steps": [{"name",
+"count", "average_conversion_time", "median_conversion_time"}], "breakdowns": [{"breakdown_value": [...],
+"steps": [...]}]}`` (seconds).
 """
 
 from __future__ import annotations

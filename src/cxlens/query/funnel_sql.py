@@ -3,6 +3,13 @@
 Each step's condition (event name, step filters, first-time-for-user) and each exclusion's condition become
 one bit of an integer column, so the database does all filtering and the kernels only see integers. Strict
 funnels keep every event in range (any event that does not fill the next step breaks the paths).
+
+Actors are identified, from fastest to slowest: by the integer distinct-id codes kept beside ``events``
+(:mod:`cxlens.store.distinct_codes`; DuckDB, no person join), by 64-bit hashes of the actor string (DuckDB,
+checked for collisions), or by the strings. On codes, a funnel without breakdown or exclusions fetches its
+rows unsorted and sorts them in numpy as one packed ``actor | time | step`` int64 per row
+(:func:`fetch_parts`, :func:`pack`), in two halves of the actors that the caller evaluates in two threads;
+everything else is sorted by DuckDB.
 """
 
 from __future__ import annotations

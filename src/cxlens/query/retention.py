@@ -16,7 +16,9 @@ its target event and a return counts only when the returning event carries the s
 One SQL query aggregates the events per actor (and breakdown value) in the database: the periods with a
 target event (recurring) or the period of the first target event of all time (first-time modes), and the
 periods with a return, as bitmasks of up to 62 periods per word. numpy then fills the table from these
-compact rows (one per actor), so no per-event data leaves the database.
+compact rows (one per actor), so no per-event data leaves the database. Where the store keeps integer
+distinct-id codes (:mod:`cxlens.store.distinct_codes`) the GROUP BY runs on them, through a perfect hash
+table (:func:`~cxlens.query._events.coded_group_sql`), instead of hashing the id strings.
 """
 
 from __future__ import annotations

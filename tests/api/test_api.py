@@ -140,6 +140,8 @@ def test_error_paths_all_use_the_one_shape(api: Api) -> None:
     assert "events" in e["details"]["valid_kinds"]
     assert_error_shape(c.get("/no/such/page"), 404)
     assert_error_shape(c.get("/api/events"), 405)
+    e = assert_error_shape(c.get("/api/nothing"), 404)  # no resource (only POST /api/{kind} matched the path)
+    assert e["message"] == "no route GET /api/nothing"
     assert_error_shape(c.put("/api/query", json={}), 405)
     assert_error_shape(c.post("/api/events", content=b"", headers=h), 400)
     assert_error_shape(c.post("/api/events", content=b"[]", headers=h), 400)

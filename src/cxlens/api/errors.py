@@ -51,6 +51,17 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+def _unknown_ingest_path(request: Request) -> bool:
+    """``/api/<name>`` where ``<name>`` is neither an ingest kind nor a route of its own."""
+    from cxlens.schema.tables import KINDS
+
+    parts = request.url.path.strip("/").split("/")
+    if len(parts) != 2 or parts[0] != "api" or parts[1] in KINDS:
+        return False
+    literal = {getattr(r, "path", "") for r in request.app.routes if "{" not in getattr(r, "path", "{")}
+    return request.url.path.rstrip("/") not in literal
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that turn every error into the one shape."""
 
@@ -62,6 +73,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, e: StarletteHTTPException) -> JSONBytes:
         msg = e.detail if isinstance(e.detail, str) else str(e.detail)
         if e.status_code == 404 and msg == "Not Found":
+            msg = f"no route {request.method} {request.url.path}"
+        elif e.status_code == 405 and _unknown_ingest_path(request):
+            # only the catch-all POST /api/{kind} matched: for an unknown kind that is no resource at all
+            e = StarletteHTTPException(404)
             msg = f"no route {request.method} {request.url.path}"
         elif e.status_code == 405:
             msg = f"method {request.method} is not allowed on {request.url.path}"

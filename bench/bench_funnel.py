@@ -10,8 +10,9 @@ run on the same 1% to check the loop's counts. Timestamps are whole seconds and 
 step, where windowFunnel (default mode) and the PostHog semantics coincide, so the step counts must agree
 exactly (asserted). Each query: one warm-up run, then ``--repeat`` timed runs, median reported; rows/s =
 events in the table / median time. The warm-up of cxlens ("first s") includes giving the freshly imported
-events their integer distinct-id codes (once per new row; see ``cxlens.store.distinct_codes``). Needs
-``pip install chdb`` (the ``clickhouse`` extra).
+events their integer distinct-id and event-name codes (once per new row; see ``cxlens.store.distinct_codes``).
+Needs ``pip install chdb`` (the ``clickhouse`` extra). On 2 shared cores, 10M events: cxlens 0.118-0.131 s,
+windowFunnel 0.142-0.154 s (0.82-0.87x), 169-184x faster than the naive loop (five runs).
 
     python bench/bench_funnel.py               # 10M events (about 20-30 s on 2 cores)
     python bench/bench_funnel.py --rows 1e6    # quicker

@@ -23,7 +23,7 @@ from sqlglot import exp, select
 
 from cxlens.errors import QueryError
 from cxlens.schema.tables import TABLES
-from cxlens.store.distinct_codes import CODE_COLUMN, DICT_TABLE
+from cxlens.store.distinct_codes import CODE_COLUMN, DICT_TABLE, EVENT_COLUMN
 from cxlens.store.sql import Filter, field, filter_expr
 
 if TYPE_CHECKING:
@@ -231,9 +231,9 @@ def coded_source(identities: bool) -> exp.Select:
     Returns
     -------
     sqlglot.exp.Select
-        Columns of ``events`` plus ``actor`` (BIGINT).
+        Columns of ``events``, the event-name code ``_cxlens_ev``, and ``actor`` (BIGINT).
     """
-    cols: list[exp.Expression] = [exp.column(c, "e") for c in TABLES["events"].column_names]
+    cols: list[exp.Expression] = [exp.column(c, "e") for c in (*TABLES["events"].column_names, EVENT_COLUMN)]
     did = exp.column(CODE_COLUMN, "e")
     events = exp.table_("events", alias="e")
     if not identities:

@@ -198,7 +198,7 @@ def run_funnel(ws: Workspace, q: FunnelQuery) -> dict[str, Any]:
     """
     optional = tuple(s.optional for s in q.steps)
     split = ENGINE == "auto" and _workers() >= 2
-    parts = fetch_parts(ws, q, 2 if split else 1, SPLIT_ROWS)
+    parts = fetch_parts(ws, q, 2 if split else 1, SPLIT_ROWS, _pool() if split else None)
     if parts is not None:  # no breakdown: each part of the actors sorted and evaluated on its own
         def run(part: Callable[[], FunnelRows]) -> tuple[np.ndarray, np.ndarray]:
             rows = part()

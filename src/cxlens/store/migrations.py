@@ -97,6 +97,12 @@ def _distinct_codes(types: TypeMap) -> list[str]:
     return distinct_codes.schema_sql(types) + distinct_codes.assign_sql()
 
 
+def _event_codes(types: TypeMap) -> list[str]:
+    """Integer codes of event names beside ``events`` (:mod:`cxlens.store.distinct_codes`); codes the rows
+    already stored."""
+    return distinct_codes.event_schema_sql(types) + distinct_codes.event_assign_sql()
+
+
 #: Tables a migration creates beside the canonical ones (written with ``Store.append_internal``).
 INTERNAL_TABLES = frozenset({"text_scores", "text_taxonomies", "_cxlens_api_keys", "_cxlens_surveys"})
 
@@ -106,4 +112,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "web app: API keys and survey definitions", _web),
     Migration(4, "score rollup: answers per day, question, touchpoint and score", _score_rollup),
     Migration(5, "integer codes of distinct ids for the event queries", _distinct_codes),
+    Migration(6, "integer codes of event names for the event queries", _event_codes),
 )

@@ -8,6 +8,8 @@ of new rows, a read-only file with uncoded rows, and the packing helpers against
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -92,6 +94,18 @@ def _both(ws: cxlens.Workspace, q: dict[str, Any], monkeypatch: pytest.MonkeyPat
     return coded, plain
 
 
+@contextmanager
+def _loaded(events: list[dict[str, Any]], persons: list[dict[str, Any]] | None = None,
+            ) -> Iterator[tuple[cxlens.Workspace, pytest.MonkeyPatch]]:
+    """An in-memory workspace holding ``persons`` and ``events``, and a monkeypatch undone on exit."""
+    with cxlens.Workspace() as ws, pytest.MonkeyPatch.context() as mp:
+        if persons:
+            ws.add("persons", persons)
+        if events:
+            ws.add("events", events)
+        yield ws, mp
+
+
 def _valid(q: dict[str, Any]) -> bool:
     try:
         FunnelQuery.model_validate(q)
@@ -107,11 +121,7 @@ def test_coded_funnels_match_the_string_path(data: tuple[list[dict[str, Any]], l
     events, persons = data
     if not _valid(q):
         return
-    with cxlens.Workspace() as ws, pytest.MonkeyPatch.context() as mp:
-        if persons:
-            ws.add("persons", persons)
-        if events:
-            ws.add("events", events)
+    with _loaded(events, persons) as (ws, mp):
         coded, plain = _both(ws, q, mp)
     assert coded == plain
 
@@ -121,11 +131,7 @@ def test_coded_funnels_match_the_string_path(data: tuple[list[dict[str, Any]], l
 def test_coded_retention_matches_the_string_path(data: tuple[list[dict[str, Any]], list[dict[str, Any]]],
                                                  q: dict[str, Any]) -> None:
     events, persons = data
-    with cxlens.Workspace() as ws, pytest.MonkeyPatch.context() as mp:
-        if persons:
-            ws.add("persons", persons)
-        if events:
-            ws.add("events", events)
+    with _loaded(events, persons) as (ws, mp):
         coded, plain = _both(ws, q, mp)
     assert coded == plain
 
@@ -246,9 +252,7 @@ def simple_funnel_cases(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str
 @given(simple_funnel_cases())
 def test_the_ordered_kernel_equals_the_scalar_state_machine(case: tuple[list[dict[str, Any]], dict[str, Any]]) -> None:
     events, q = case
-    with cxlens.Workspace() as ws, pytest.MonkeyPatch.context() as mp:
-        if events:
-            ws.add("events", events)
+    with _loaded(events) as (ws, mp):
         fast = ws.query(q)
         mp.setattr(cxlens.query.funnel, "ENGINE", "scalar")
         assert ws.query(q) == fast
@@ -261,11 +265,7 @@ def test_evaluating_the_keys_in_two_threads_changes_nothing(data: tuple[list[dic
     events, persons = data
     if not _valid(q):
         return
-    with cxlens.Workspace() as ws, pytest.MonkeyPatch.context() as mp:
-        if persons:
-            ws.add("persons", persons)
-        if events:
-            ws.add("events", events)
+    with _loaded(events, persons) as (ws, mp):
         whole = ws.query(q)
         mp.setattr(cxlens.query.funnel, "SPLIT_ROWS", 1)
         mp.setattr(cxlens.query.funnel, "_workers", lambda: 2)
@@ -277,11 +277,7 @@ def test_evaluating_the_keys_in_two_threads_changes_nothing(data: tuple[list[dic
 def test_retention_pattern_histogram_equals_the_per_column_count(
         data: tuple[list[dict[str, Any]], list[dict[str, Any]]], q: dict[str, Any]) -> None:
     events, persons = data
-    with cxlens.Workspace() as ws, pytest.MonkeyPatch.context() as mp:
-        if persons:
-            ws.add("persons", persons)
-        if events:
-            ws.add("events", events)
+    with _loaded(events, persons) as (ws, mp):
         fast = ws.query(q)
         mp.setattr(retention, "SMALL_TABLE", 0)
         assert ws.query(q) == fast

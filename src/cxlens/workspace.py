@@ -46,6 +46,8 @@ class Workspace:
                  store: Store | None = None) -> None:
         self.store: Store = store if store is not None else DuckDBStore(path, read_only=read_only)
         self.path = None if path is None else Path(path)
+        #: set by a server's ingest writer: waits until acknowledged batches are applied (read your writes)
+        self._read_barrier: Callable[[], None] | None = None
 
     # -- writing ----------------------------------------------------------------------------------
     def add(self, kind: str, records: Any) -> int:
@@ -121,10 +123,12 @@ class Workspace:
     def count(self, kind: str) -> int:
         """Number of rows in ``kind``."""
         table(kind)
+        self._wait_for_writes()
         return self.store.count(kind)
 
     def info(self) -> dict[str, int]:
         """Rows per table, e.g. ``{"persons": 0, "events": 862, ...}``."""
+        self._wait_for_writes()
         return {k: self.store.count(k) for k in KINDS}
 
     def query(self, q: dict[str, Any]) -> dict[str, Any]:
@@ -133,6 +137,7 @@ class Workspace:
         Valid kinds are listed in :attr:`query_kinds`; an unknown kind or field raises
         :class:`~cxlens.errors.QueryError` naming the valid ones.
         """
+        self._wait_for_writes()
         return run_query(self, q)
 
     @property
@@ -142,12 +147,18 @@ class Workspace:
 
     def sql(self, sql: str, params: list[Any] | None = None) -> pa.Table:
         """Run a read-only SQL statement in the store's dialect and return Arrow (for exploration)."""
+        self._wait_for_writes()
         return self.store.execute(sql, params)
 
     def table(self, kind: str, limit: int | None = None) -> pa.Table:
         """The rows of ``kind`` as an Arrow table (``.to_pandas()`` for a DataFrame)."""
         table(kind)
+        self._wait_for_writes()
         return self.store.execute(f'SELECT * FROM "{kind}"' + (f" LIMIT {int(limit)}" if limit else ""))
+
+    def _wait_for_writes(self) -> None:
+        if self._read_barrier is not None:
+            self._read_barrier()
 
     # -- score rollup -----------------------------------------------------------------------------
     def rollup_info(self) -> dict[str, Any]:

@@ -53,11 +53,11 @@ _ERRORS = {str(s): {"description": d, "content": {"application/json": {"schema":
 
 
 class IngestResult(BaseModel):
-    """What an ingest call stored (durably: it was committed before this answer)."""
+    """What an ingest call stored (durably: the batch was synced to the ingest log before this answer, and
+    every later query sees it)."""
 
     kind: str
     rows: int = Field(description="rows written")
-    data_version: int
 
 
 class KeyCreate(BaseModel):
@@ -137,7 +137,8 @@ def create_app(settings: Settings | None = None, *, workspace: Workspace | None 
     def health() -> dict[str, Any]:
         """Liveness, the data version (bumped by every write) and the registered query kinds."""
         return {"status": "ok", "data_version": cache.version, "query_kinds": sorted(QUERY_KINDS),
-                "kinds": list(KINDS), "writer": dict(writer.stats)}
+                "kinds": list(KINDS), "writer": dict(writer.stats),
+                "ingest_log": writer.status()}
 
     query_schema, query_defs = _query_schemas()
 
@@ -209,7 +210,7 @@ def create_app(settings: Settings | None = None, *, workspace: Workspace | None 
     async def ingest(request: Request, kind: str) -> Any:
         """Append a batch of records of ``kind`` (events, responses, tickets, reviews, transactions,
         sessions, tasks, persons, accounts). Validated like a file import; all or nothing per request; the
-        answer comes after the commit that holds the rows."""
+        answer comes once the rows are durable (synced to the ingest log), and every later query sees them."""
         return await ingest_batch(request, kind)  # IngestShortcut answers these before FastAPI routes them
 
     from cxlens.web.views import install_web

@@ -41,6 +41,7 @@ class QueryCache:
 
     def query(self, q: dict[str, Any]) -> dict[str, Any]:
         """``ws.query(q)``, from the cache when the same query ran on the same data version."""
+        self.ws._wait_for_writes()  # acknowledged batches first, so the version below covers them
         key = (self.version, canonical(q))
         with self._lock:
             hit = self._data.get(key)

@@ -28,7 +28,8 @@ _PREFIX = "/api/"
 
 
 async def ingest_batch(request: Request, kind: str) -> JSONBytes:
-    """Parse, queue and await the commit of one batch of ``kind``; the answer is sent after that commit."""
+    """Parse, queue and await one batch of ``kind``; the answer is sent once the batch is durable (synced to
+    the ingest log; persons and accounts: committed)."""
     if kind not in KINDS:
         raise NotFoundError(f"no ingest endpoint for {kind!r}; kinds: {', '.join(KINDS)}", kind=kind,
                             valid_kinds=list(KINDS))
@@ -37,7 +38,7 @@ async def ingest_batch(request: Request, kind: str) -> JSONBytes:
     body = await read_body(request, state.settings.max_body_bytes)
     data = parse_records(body, request.headers.get("content-type", ""))
     n = await asyncio.wrap_future(state.writer.submit(kind, data))
-    return JSONBytes({"kind": kind, "rows": n, "data_version": state.cache.version})
+    return JSONBytes({"kind": kind, "rows": n})
 
 
 class IngestShortcut:

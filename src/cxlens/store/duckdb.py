@@ -7,6 +7,7 @@ connection, so many threads can read at once. Another process can open the same 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from sqlglot import exp
 
 from cxlens.errors import CxlensInputError, StoreError
 from cxlens.schema.tables import TABLES
+from cxlens.store import ingest_log
 from cxlens.store.migrations import INTERNAL_TABLES, MIGRATIONS
 from cxlens.store.rollup import PROPERTY_PREFIX, SCORE_ROLLUP, compact_sql, property_name, rollup_select
 from cxlens.store.sql import field
@@ -60,6 +62,10 @@ class DuckDBStore:
             config["threads"] = threads
         if self.path is not None and read_only and not self.path.exists():
             raise CxlensInputError(f"workspace file {self.path} does not exist", path=str(self.path))
+        if self.path is not None and read_only and ingest_log.has_records(ingest_log.log_dir(self.path)):
+            # a server stopped before applying batches it acknowledged: apply them first (crash recovery)
+            with contextlib.suppress(StoreError):  # held for writing: that process applies them itself
+                DuckDBStore(self.path).close()
         try:
             self._con = duckdb.connect(
                 ":memory:" if self.path is None else str(self.path), read_only=read_only, config=config
@@ -77,6 +83,8 @@ class DuckDBStore:
         self._rollup_props: tuple[str, ...] | None = None  # promoted properties (None: not read yet)
         if not read_only:
             self._migrate()
+            if self.path is not None:
+                ingest_log.replay(self, ingest_log.log_dir(self.path))
         elif self.schema_version() < MIGRATIONS[-1].version:
             raise StoreError(
                 f"{self.path} has schema version {self.schema_version()}, this cxlens needs "

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from cxlens.schema.tables import TABLES, Column, Table
 from cxlens.store import distinct_codes
+from cxlens.store.ingest_log import LOG_TABLE
 from cxlens.store.rollup import SCORE_ROLLUP, rollup_select
 
 __all__ = ["INTERNAL_TABLES", "MIGRATIONS", "TEXT_SCORES", "TEXT_TAXONOMIES", "Migration", "create_table_sql"]
@@ -103,6 +104,12 @@ def _event_codes(types: TypeMap) -> list[str]:
     return distinct_codes.event_schema_sql(types) + distinct_codes.event_assign_sql()
 
 
+def _ingest_log(types: TypeMap) -> list[str]:
+    """The last ingest-log record applied (:mod:`cxlens.store.ingest_log`), committed with its rows."""
+    return [f'CREATE TABLE IF NOT EXISTS "{LOG_TABLE}" (seq {types["int"]} NOT NULL)',
+            f'INSERT INTO "{LOG_TABLE}" SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM "{LOG_TABLE}")']
+
+
 #: Tables a migration creates beside the canonical ones (written with ``Store.append_internal``).
 INTERNAL_TABLES = frozenset({"text_scores", "text_taxonomies", "_cxlens_api_keys", "_cxlens_surveys"})
 
@@ -113,4 +120,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "score rollup: answers per day, question, touchpoint and score", _score_rollup),
     Migration(5, "integer codes of distinct ids for the event queries", _distinct_codes),
     Migration(6, "integer codes of event names for the event queries", _event_codes),
+    Migration(7, "ingest log: the last acknowledged batch applied", _ingest_log),
 )

@@ -53,6 +53,7 @@ def _spans(app: FastAPI) -> Any:
     lock = threading.Lock()
 
     def span(table: str) -> tuple[str, str] | None:
+        app.state.ws._wait_for_writes()  # acknowledged batches first, so the key's version covers them
         key = (app.state.cache.version, table)
         with lock:
             if key in cache:

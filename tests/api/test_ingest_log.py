@@ -150,6 +150,28 @@ def test_answered_batches_survive_a_crash_before_duckdb_holds_them(tmp_path: Pat
     assert not ingest_log.log_dir(db).exists()  # closed cleanly: the applied log is gone
 
 
+def test_a_read_only_open_that_cannot_recover_says_so(tmp_path: Path, caplog) -> None:
+    import duckdb
+
+    db = tmp_path / "w.duckdb"
+    ws = Workspace(db)
+    w = IngestWriter(ws, flush_ms=1)
+    with applier_held(ws):
+        w.submit("events", batch(0)).result(10)
+        copy = crash_copy(db, tmp_path / "crash")
+    w.close()
+    ws.close()
+    other = duckdb.connect(str(copy), read_only=True)  # another reader holds the file: no write open now
+    try:
+        with caplog.at_level("WARNING"), Workspace(copy, read_only=True) as ro:
+            assert ro.count("events") == 0
+        assert "not applied yet" in caplog.text
+    finally:
+        other.close()
+    with Workspace(copy, read_only=True) as ro:
+        assert ro.count("events") == 100
+
+
 def test_reads_wait_for_the_batches_answered_before_them(tmp_path: Path) -> None:
     ws = Workspace(tmp_path / "w.duckdb")
     w = IngestWriter(ws, flush_ms=1)

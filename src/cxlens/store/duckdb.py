@@ -8,6 +8,7 @@ connection, so many threads can read at once. Another process can open the same 
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -26,6 +27,8 @@ from cxlens.store.rollup import PROPERTY_PREFIX, SCORE_ROLLUP, compact_sql, prop
 from cxlens.store.sql import field
 
 __all__ = ["DuckDBStore"]
+
+log = logging.getLogger(__name__)
 
 DUCKDB_TYPES = {
     "string": "VARCHAR",
@@ -66,11 +69,14 @@ class DuckDBStore:
             # a server stopped before applying batches it acknowledged: apply them first (crash recovery)
             with contextlib.suppress(StoreError):  # held for writing: that process applies them itself
                 DuckDBStore(self.path).close()
+            if ingest_log.has_records(ingest_log.log_dir(self.path)):
+                log.warning("%s: acknowledged batches in %s are not applied yet (the file is open elsewhere); "
+                            "this read-only view does not include them", self.path, ingest_log.log_dir(self.path))
         try:
             self._con = duckdb.connect(
                 ":memory:" if self.path is None else str(self.path), read_only=read_only, config=config
             )
-        except duckdb.IOException as e:
+        except (duckdb.IOException, duckdb.ConnectionException) as e:
             raise StoreError(
                 f"cannot open {self.path}: {e}. Another process may have it open for writing; "
                 "close it or open this one read-only.",

@@ -71,6 +71,7 @@ def test_filters_reach_the_queries(app_client: tuple[TestClient, str]) -> None:
     band = next(b for b in cut["blocks"] if b["type"] == "chart" and b["title"].startswith("Rating"))
     assert band["chart"]["x"] == ["2022-01-01", "2022-02-01", "2022-03-01"]
     assert [s["name"] for s in band["chart"]["series"]] == ["NEAS"]
+    assert (band["chart"]["y_min"], band["chart"]["y_max"]) == (1, 5)  # the FFT scale bounds the axis
     q = band["query"]
     assert q["date_range"]["from"].startswith("2022-01-01") and q["filters"][0]["value"] == "NEAS"
     assert cut["filters"] == {"from": "2022-01-01", "to": "2022-03-31", "segment": "trust=NEAS", "by": "trust"}

@@ -73,7 +73,21 @@ def score_trend_block(title: str, result: dict[str, Any] | None, *, by: list[str
         out_series.append({"name": s["name"], "data": data, "low": low, "high": high, "n": n, "significant": sig})
     return {"type": "chart", "title": title, "note": note, "query": query, "flagged": flagged,
             "chart": {"kind": "band", "x": [p[:10] for p in periods], "series": out_series,
-                      "y_label": (result.get("kind") or "").upper()}}
+                      "y_label": (result.get("kind") or "").upper(), **_score_bounds(result)}}
+
+
+def _score_bounds(result: dict[str, Any]) -> dict[str, float]:
+    """The range a score can take (NPS -100..100, CSAT a share, CES/ratings their scale): the chart's axis
+    stops there even when a small sample's interval would reach past it."""
+    kind = result.get("kind")
+    if kind == "nps":
+        return {"y_min": -100, "y_max": 100}
+    if kind == "csat":
+        return {"y_min": 0, "y_max": 1}
+    scales = [r["scale"] for r in result.get("rows", []) if isinstance(r.get("scale"), list | tuple)]
+    if not scales:
+        return {}
+    return {"y_min": min(s[0] for s in scales), "y_max": max(s[1] for s in scales)}
 
 
 def bar_block(title: str, result: dict[str, Any] | None, label: str, value: str = "count", *,

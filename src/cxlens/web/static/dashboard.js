@@ -51,8 +51,19 @@
       legend: { data: spec.series.map(function (s) { return s.name; }), top: 0, type: "scroll" },
       xAxis: { type: "category", data: spec.x, boundaryGap: spec.x.length < 4, name: spec.x_label,
         nameLocation: "middle", nameGap: 26 },
-      yAxis: { type: "value", scale: true, name: spec.y_label }, series: series
+      yAxis: bounded({ type: "value", scale: true, name: spec.y_label }, spec), series: series
     };
+  }
+
+  // a score's axis never runs past what the score can take (an NPS of 150): when the data come within a fifth
+  // of their span of a bound, the axis stops at the bound; otherwise ECharts picks it (null = automatic)
+  function bounded(axis, spec) {
+    if (spec.y_min === undefined && spec.y_max === undefined) return axis;
+    axis.min = function (v) {
+      return spec.y_min !== undefined && v.min - (v.max - v.min) * 0.2 <= spec.y_min ? spec.y_min : null; };
+    axis.max = function (v) {
+      return spec.y_max !== undefined && v.max + (v.max - v.min) * 0.2 >= spec.y_max ? spec.y_max : null; };
+    return axis;
   }
 
   function bar(spec) {

@@ -20,11 +20,12 @@ def _fmt(v: Any, digits: int = 1) -> str:
 
 
 def tile(label: str, result: dict[str, Any] | None, *, digits: int = 1, unit: str = "",
-         query: dict[str, Any] | None = None, link: str | None = None) -> dict[str, Any]:
-    """A scorecard tile from a score-like result (rows with estimate, ci_low, ci_high, n, period)."""
+         query: dict[str, Any] | None = None, link: str | None = None, hint: str | None = None) -> dict[str, Any]:
+    """A scorecard tile from a score-like result (rows with estimate, ci_low, ci_high, n, period); ``hint``
+    is shown, linked to ``link``, when there is nothing to score."""
     rows = [r for r in (result or {}).get("rows", []) if r.get("estimate") is not None]
     if not rows:
-        return {"label": label, "value": None, "text": "no data", "query": query, "link": link}
+        return {"label": label, "value": None, "text": "no data", "query": query, "link": link, "hint": hint}
     rows = sorted(rows, key=lambda r: str(r.get("period", "")))
     last = rows[-1]
     out = {"label": label, "value": last["estimate"], "text": _fmt(last["estimate"], digits) + unit,

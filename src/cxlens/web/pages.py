@@ -75,7 +75,8 @@ def overview(ctx: PageContext) -> dict[str, Any]:
     for kind in SCORE_LABELS:
         label, extra = _score_extra(ctx, kind)
         q, r = _score(ctx, kind, **extra)
-        tiles.append(tile(label, r, query=q, link="/surveys", digits=0 if kind == "nps" else 2))
+        hint = None if kind == "rating" else f"no {label} answers here yet: ask with the survey widget"
+        tiles.append(tile(label, r, query=q, link="/surveys#widget", digits=0 if kind == "nps" else 2, hint=hint))
         if r and r.get("rows"):
             trends.append(score_trend_block(f"{label} by {_PERIOD}", r, by=[], query=q))
     q = ctx.scoped({"kind": "sus"})

@@ -240,7 +240,7 @@ def test_a_record_the_store_refuses_is_set_aside(tmp_path: Path, monkeypatch) ->
     assert w.stats["rejected_rows"] == 100
     aside = ingest_log.log_dir(db) / "rejected"
     kept = sorted(aside.iterdir())
-    assert [p.suffix for p in kept] == [".arrows", ".txt"] and "disk says no" in kept[1].read_text()
+    assert [p.suffix for p in kept] == [".payload", ".txt"] and "disk says no" in kept[1].read_text()
     assert ingest_log.decode(kept[0].read_bytes())["events"].num_rows == 100
     w.close()
     ws.close()
@@ -261,3 +261,35 @@ def test_persons_are_written_in_order_and_answered_after_their_commit(tmp_path: 
     assert ws.count("persons") == 1 and ws.count("events") == 200
     w.close()
     ws.close()
+
+
+def test_a_store_that_cannot_be_written_stops_the_writer_and_keeps_the_log(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(writer_mod, "_RETRIES", (0.0,))
+    db = tmp_path / "w.duckdb"
+    ws = Workspace(db)
+    w = IngestWriter(ws, flush_ms=1)
+
+    real = ingest_log.apply_records
+
+    def broken(store, records, seq):  # type: ignore[no-untyped-def]
+        with store._lock:  # a write, like the real one: waits while the test holds the lock
+            # record 1 (batch 0) cannot be written, nor can it be marked as set aside; record 2 could be
+            if seq == 1 or any("e0" in r["events"].column("event_id").to_pylist() for r in records if "events" in r):
+                raise OSError("No space left on device")
+            return real(store, records, seq)
+
+    monkeypatch.setattr(ingest_log, "apply_records", broken)
+    with applier_held(ws):  # two records wait; the first fails for good, so the second must not be applied
+        assert w.submit("events", batch(0)).result(10) == 100  # durable in the log, so answered
+        assert w.submit("events", batch(2)).result(10) == 100
+    with pytest.raises(StoreError, match="cannot be written"):
+        w.sync(timeout=10)  # reads fail instead of answering without the acknowledged rows
+    with pytest.raises(StoreError, match="cannot be written"):
+        w.submit("events", batch(1))
+    aside = ingest_log.log_dir(db) / "rejected"
+    assert not aside.exists() or not any(aside.iterdir())  # not set aside: it stays in the log
+    monkeypatch.undo()
+    w.close()
+    ws.close()
+    with Workspace(db) as again:  # the disk has room again: the next open applies both, in order
+        assert event_ids(again) == sorted(e["event_id"] for e in EVENTS[:100] + EVENTS[200:300])

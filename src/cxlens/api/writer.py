@@ -29,6 +29,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -291,6 +292,16 @@ class IngestWriter:
 
     # -- the applier thread -------------------------------------------------------------------------
     def _apply_loop(self) -> None:
+        try:
+            self._apply_all()
+        except BaseException as e:  # a bug: stop taking batches rather than acknowledge what nobody applies
+            log.exception("the ingest applier stopped")
+            with self._applied:
+                self._failed = StoreError(f"the ingest applier stopped ({e}); acknowledged batches are kept in "
+                                          f"{self.log.directory} and applied when the file is next opened")
+                self._applied.notify_all()
+
+    def _apply_all(self) -> None:
         while True:
             with self._applied:
                 while not self._queue and not (self._applier_stop and not self._thread.is_alive()):
@@ -300,6 +311,14 @@ class IngestWriter:
                 work, self._queue = list(self._queue), deque()
             i = 0
             while i < len(work):
+                if self._failed is not None:
+                    # nothing after a record that could not be applied may be applied before it (the sequence
+                    # number committed with the rows would skip it): the log keeps them for the next open
+                    for d in work[i:]:
+                        if isinstance(d, _Direct):
+                            for p in d.items:
+                                p.future.set_exception(self._failed)
+                    break
                 if isinstance(work[i], _Direct):
                     self._apply_direct(work[i])  # type: ignore[arg-type]
                     i += 1
@@ -316,6 +335,8 @@ class IngestWriter:
             self._commit([r for e in entries for r in e.records], entries[-1].seq)
         except Exception:
             for e in entries:  # find the record that fails; apply the others
+                if self._failed is not None:
+                    return
                 self._apply_alone(e)
         else:
             self._done(entries[-1].seq, sum(e.rows for e in entries), time.perf_counter() - t0)
@@ -337,14 +358,18 @@ class IngestWriter:
     def _set_aside(self, e: _Logged, err: Exception) -> None:
         """A record the store refuses again and again: keep it in ``rejected/`` and go on with the rest."""
         log.error("ingest log record %d (%d rows) cannot be applied: %s", e.seq, e.rows, err)
+        kept: list[Path] = []
         try:
             if self.log.directory is not None:
                 aside = self.log.directory / "rejected"
                 aside.mkdir(exist_ok=True)
-                (aside / f"{e.seq:020d}.arrows").write_bytes(b"".join(ingest_log.encode(r) for r in e.records))
-                (aside / f"{e.seq:020d}.txt").write_text(f"{type(err).__name__}: {err}\n")
+                kept = [aside / f"{e.seq:020d}.payload", aside / f"{e.seq:020d}.txt"]
+                kept[0].write_bytes(b"".join(ingest_log.encode(r) for r in e.records))  # ingest_log.decode reads it
+                kept[1].write_text(f"{type(err).__name__}: {err}\n")
             self._commit([], e.seq)
         except Exception as fatal:  # the store cannot be written at all: stop, keep the log for the next open
+            for f in kept:  # not set aside after all: the next open applies it from the log
+                f.unlink(missing_ok=True)
             with self._applied:
                 self._failed = StoreError(
                     f"the database cannot be written ({fatal}); acknowledged batches are kept in "
@@ -363,7 +388,8 @@ class IngestWriter:
                     self.ws.store.append(tables)
 
     def _done(self, seq: int, rows: int, seconds: float) -> None:
-        self.log.applied(seq)  # committed to the database: the segments it fills can go
+        with contextlib.suppress(OSError):  # committed to the database: the segments it fills can go
+            self.log.applied(seq)
         with self._applied:
             self._applied_seq = seq
             self._backlog -= rows

@@ -233,8 +233,11 @@ def test_cors_for_the_widget_origins(api: Api) -> None:
 
 
 def test_health_and_openapi(api: Api) -> None:
+    api.client.post("/api/events", json=EVENTS[:10], headers=api.ingest)
     h = api.client.get("/api/health").json()
     assert h["status"] == "ok" and "nps" in h["query_kinds"]
+    log = h["ingest_log"]  # an in-memory workspace: sequence numbers but no log directory
+    assert log["acked_seq"] == 1 and log["applied_seq"] <= 1 and log["log"] is None and log["failed"] is None
     spec = api.client.get("/api/openapi.json").json()
     assert {"/api/{kind}", "/api/query", "/api/surveys", "/api/health"} <= set(spec["paths"])
     refs = {s["$ref"].rsplit("/", 1)[-1] for s in spec["paths"]["/api/query"]["post"]["requestBody"]["content"][

@@ -108,6 +108,7 @@ def test_hashed_actor_keys_fall_back_to_strings_on_a_collision(monkeypatch: pyte
     import cxlens.query.paths as paths_mod
     from cxlens.query._events import actor_key
 
+    monkeypatch.setattr(paths_mod, "CODED", False)  # the hashed path (taken when rows have no integer codes)
     ws.add("events", EVENTS)
     want = ws.query({"kind": "paths", "step_limit": 3})
     calls: list[bool] = []

@@ -12,11 +12,15 @@ end point the end is the last step. Node ``"{step}_{item}"`` counts the actors w
 step; link ``(a, b)`` counts the actors going from node ``a`` to node ``b``. ``dropoff`` of a node = actors
 whose path ends there. ``next`` / ``previous`` list the items right after the start / right before the end.
 The database filters the events and sorts them by actor and time (one query); numpy collapses repeats, finds
-the anchors and counts nodes and links in a few linear passes over integer codes.
+the anchors and counts nodes and links in a few linear passes over integer codes. Where every row carries its
+integer codes (:mod:`cxlens.store.distinct_codes`) and no person filter needs the persons join, the actors are
+distinct-id codes (:func:`~cxlens.query._events.coded_source`) and, when the items are the event names, the
+items are looked up by event-name code: the rows sorted are three integers instead of hashed strings.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -29,6 +33,7 @@ from cxlens.query._events import (
     actor_changes,
     actor_key,
     all_of,
+    coded_source,
     event_source,
     filter_condition,
     has_identities,
@@ -37,12 +42,17 @@ from cxlens.query._events import (
     zone,
 )
 from cxlens.query.registry import QueryModel, register_query
+from cxlens.store.distinct_codes import EVENT_COLUMN, ensure_codes, event_codes
 from cxlens.store.sql import Filter, field
 
 if TYPE_CHECKING:
     from cxlens.workspace import Workspace
 
 __all__ = ["PathsDateRange", "PathsQuery", "paths_select", "run_paths_query"]
+
+CODED = True
+"""Use the integer distinct-id and event-name codes when the store has them (tests switch it off to reach
+the string path)."""
 
 
 class PathsDateRange(BaseModel):
@@ -85,34 +95,38 @@ def _item_expr(q: PathsQuery) -> exp.Expression:
     return exp.column("event")
 
 
-def _path_events(q: PathsQuery, identities: bool, cols: list[exp.Expression]) -> exp.Select:
-    """``cols`` of the events that can be on a path (filters, included/excluded events, date range)."""
+def _path_events(q: PathsQuery, identities: bool, cols: list[exp.Expression], coded: bool = False) -> exp.Select:
+    """``cols`` of the events that can be on a path (filters, included/excluded events, date range), from
+    :func:`~cxlens.query._events.coded_source` when ``coded``."""
     where = [filter_condition(f) for f in q.global_properties]
     if q.include_events:
         where.append(exp.column("event").isin(*[exp.Literal.string(e) for e in q.include_events]))
     if q.exclude_events:
         where.append(exp.not_(exp.column("event").isin(*[exp.Literal.string(e) for e in q.exclude_events])))
     where += instant_bounds(q.date_range, zone(q.timezone))
-    src = event_source(needs_person(q.global_properties), identities).subquery("ev")
-    return select(*cols).from_(src).where(all_of(where))
+    src = coded_source(identities) if coded else event_source(needs_person(q.global_properties), identities)
+    return select(*cols).from_(src.subquery("ev")).where(all_of(where))
 
 
-def items_select(q: PathsQuery, identities: bool) -> exp.Select:
+def items_select(q: PathsQuery, identities: bool, coded: bool = False) -> exp.Select:
     """The distinct items of the path events.
 
     Parameters
     ----------
     q : PathsQuery
     identities : bool
+    coded : bool
+        Read :func:`~cxlens.query._events.coded_source`.
 
     Returns
     -------
     sqlglot.exp.Select
     """
-    return _path_events(q, identities, [_item_expr(q).as_("item")]).distinct()
+    return _path_events(q, identities, [_item_expr(q).as_("item")], coded).distinct()
 
 
-def paths_select(q: PathsQuery, hashed: bool, identities: bool) -> exp.Select:
+def paths_select(q: PathsQuery, hashed: bool, identities: bool, *, coded: bool = False,
+                 item_events: Sequence[int] | None = None) -> exp.Select:
     """The path events as ``k1[, k2], code`` sorted by actor, time, item, where ``code`` is the item's row in
     the Arrow table ``path_items`` (``item``, ``code``, in sorted item order) joined in by the caller: integer
     codes are cheaper to sort and move than the strings.
@@ -124,15 +138,27 @@ def paths_select(q: PathsQuery, hashed: bool, identities: bool) -> exp.Select:
         Identify actors by hashes (see :func:`cxlens.query._events.actor_key`).
     identities : bool
         Whether the identity map has rows.
+    coded : bool
+        Actors are integer codes (:func:`~cxlens.query._events.coded_source`; ``hashed`` is then ignored).
+    item_events : sequence of int or None
+        With ``coded`` and no ``item_property``: the event-name code of each item (in item order). Rows are
+        then matched to items by that code, from a ``VALUES`` list instead of ``path_items``.
 
     Returns
     -------
     sqlglot.exp.Select
     """
-    inner = _path_events(q, identities, [*actor_key(hashed), exp.column("timestamp"), _item_expr(q).as_("item")])
-    keys = [exp.column("k1", "r")] + ([exp.column("k2", "r")] if hashed else [])
+    by_code = coded and not q.item_property and item_events is not None
+    keys_in = [exp.column("actor").as_("k1")] if coded else actor_key(hashed)
+    item = exp.column(EVENT_COLUMN).as_("ev") if by_code else _item_expr(q).as_("item")
+    inner = _path_events(q, identities, [*keys_in, exp.column("timestamp"), item], coded)
+    keys = [exp.column("k1", "r")] + ([exp.column("k2", "r")] if hashed and not coded else [])
+    on = "ev" if by_code else "item"
+    lookup: exp.Expression = exp.table_("path_items", alias="c")
+    if by_code and item_events is not None:
+        lookup = exp.values([(int(e), i) for i, e in enumerate(item_events)], alias="c", columns=["ev", "code"])
     return select(*keys, exp.column("code", "c")).from_(inner.subquery("r")).join(
-        exp.table_("path_items", alias="c"), on=exp.column("item", "r").eq(exp.column("item", "c"))).order_by(
+        lookup, on=exp.column(on, "r").eq(exp.column(on, "c"))).order_by(
         exp.column("k1", "r"), exp.column("timestamp", "r"), exp.column("code", "c"))
 
 
@@ -155,15 +181,20 @@ def run_paths_query(ws: Workspace, q: PathsQuery) -> dict[str, Any]:
         ``{"kind": "paths", "actors", "nodes": [{"name", "step", "item", "count", "dropoff"}],
         "links": [{"source", "target", "value"}], "next" | "previous": [{"item", "count"}]}``.
     """
-    hashed = getattr(ws.store, "dialect", "") == "duckdb"
     ident = has_identities(ws)
+    coded = CODED and not needs_person(q.global_properties) and ensure_codes(ws.store)
+    hashed = getattr(ws.store, "dialect", "") == "duckdb" and not coded
     side = "previous" if q.end_point is not None else "next"
-    items = sorted(str(v) for v in ws.store.execute(items_select(q, ident)).column("item").to_pylist())
+    items = sorted(str(v) for v in ws.store.execute(items_select(q, ident, coded)).column("item").to_pylist())
     if not items:
         return {"kind": "paths", "actors": 0, "links": [], "nodes": [], side: []}
     lookup = {"path_items": pa.table({"item": pa.array(items, pa.string()),
                                       "code": pa.array(np.arange(len(items), dtype=np.int64))})}
-    table = ws.store.execute_with(paths_select(q, hashed, ident), lookup)
+    names = event_codes(ws.store, items) if coded and not q.item_property else {}
+    if names and all(i in names for i in items):  # (a name without a code: rows added since ensure_codes)
+        table = ws.store.execute(paths_select(q, hashed, ident, coded=True, item_events=[names[i] for i in items]))
+    else:
+        table = ws.store.execute_with(paths_select(q, hashed, ident, coded=coded), lookup)
     change = actor_changes(table, hashed)
     if change is None:
         hashed = False

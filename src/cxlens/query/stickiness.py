@@ -6,7 +6,10 @@
 An actor is active in a period (calendar hour, day, week or month in ``timezone``) when it has a matching
 event in it. ``data[k - 1]`` = actors active in exactly ``k`` periods; ``percent`` = their share of all actors
 active at least once; ``cumulative[k - 1]`` = actors active in ``k`` periods or more. Counted in the database
-with two GROUP BYs (per actor, then per number of periods).
+with two GROUP BYs (per actor, then per number of periods); where every row carries its integer distinct-id
+code (:mod:`cxlens.store.distinct_codes`) and no person filter needs the persons join, the actors are those
+codes (:func:`~cxlens.query._events.coded_source`), grouped through a perfect hash table instead of hashing
+strings.
 """
 
 from __future__ import annotations
@@ -16,15 +19,19 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field
 from sqlglot import exp, select
 
-from cxlens.query._events import event_source, has_identities, needs_person
+from cxlens.query._events import coded_group_sql, coded_source, event_source, has_identities, needs_person
 from cxlens.query._series import EventEntity, SeriesQuery, bounds_condition, entity_condition, series_periods
 from cxlens.query.registry import register_query
 from cxlens.query.retention_periods import Periods, local_time, period_index_sql
+from cxlens.store.distinct_codes import ensure_codes
 
 if TYPE_CHECKING:
     from cxlens.workspace import Workspace
 
 __all__ = ["StickinessQuery", "run_stickiness", "stickiness_select"]
+
+CODED = True
+"""Use the integer distinct-id codes when the store has them (tests switch it off to reach the string path)."""
 
 
 class StickinessQuery(SeriesQuery):
@@ -34,7 +41,8 @@ class StickinessQuery(SeriesQuery):
     event: EventEntity = Field(default_factory=EventEntity)
 
 
-def stickiness_select(q: StickinessQuery, periods: Periods, identities: bool) -> exp.Select:
+def stickiness_select(q: StickinessQuery, periods: Periods, identities: bool, *,
+                      coded: bool = False) -> exp.Select:
     """``k, actors``: number of actors active in exactly ``k`` periods.
 
     Parameters
@@ -42,13 +50,15 @@ def stickiness_select(q: StickinessQuery, periods: Periods, identities: bool) ->
     q : StickinessQuery
     periods : Periods
     identities : bool
+    coded : bool
+        Actors are integer codes (:func:`~cxlens.query._events.coded_source`; no person filter allowed).
 
     Returns
     -------
     sqlglot.exp.Select
     """
     filters = [*q.event.properties, *q.global_properties]
-    src = event_source(needs_person(filters), identities).subquery("ev")
+    src = (coded_source(identities) if coded else event_source(needs_person(filters), identities)).subquery("ev")
     cond = exp.and_(entity_condition(q.event, q.global_properties), bounds_condition(periods, q.timezone))
     p = period_index_sql(local_time(exp.column("timestamp"), q.timezone), periods)
     per_actor = select(exp.column("actor"), exp.Count(this=exp.Distinct(expressions=[p])).as_("k")).from_(
@@ -80,7 +90,9 @@ def run_stickiness(ws: Workspace, q: StickinessQuery) -> dict[str, Any]:
                 "percent": [], "cumulative": [], "actors": 0}
     n = periods.n
     data = [0] * n
-    for r in ws.store.execute(stickiness_select(q, periods, ident)).to_pylist():
+    coded = CODED and not needs_person(filters) and ensure_codes(ws.store)
+    sel = stickiness_select(q, periods, ident, coded=coded)
+    for r in ws.store.execute(coded_group_sql(ws, sel) if coded else sel).to_pylist():
         data[int(r["k"]) - 1] = int(r["actors"])
     total = sum(data)
     cumulative = [sum(data[k:]) for k in range(n)]

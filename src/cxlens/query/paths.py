@@ -162,6 +162,19 @@ def paths_select(q: PathsQuery, hashed: bool, identities: bool, *, coded: bool =
         exp.column("k1", "r"), exp.column("timestamp", "r"), exp.column("code", "c"))
 
 
+COUNT_BINS = 1 << 22
+"""Keys below this many are counted by ``numpy.bincount`` (linear), larger ones by ``numpy.unique`` (a sort)."""
+
+
+def _counts(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct non-negative ``keys`` (all below ``size``), sorted, and how often each occurs."""
+    if size > COUNT_BINS:
+        return np.unique(keys, return_counts=True)
+    counts = np.bincount(keys, minlength=size)
+    ids = np.flatnonzero(counts)
+    return ids, counts[ids]
+
+
 @register_query("paths", PathsQuery, "Top paths after or before an event, as Sankey nodes and links.")
 def run_paths_query(ws: Workspace, q: PathsQuery) -> dict[str, Any]:
     """Run a paths query.
@@ -217,8 +230,9 @@ def run_paths_query(ws: Workspace, q: PathsQuery) -> dict[str, Any]:
         anchor = np.full(n_actors, -1, dtype=np.int64)
         if point in items:
             hits = np.flatnonzero(code == items.index(point))
-            who, at = np.unique(actor[hits], return_index=True)  # first hit of each actor (rows are sorted)
-            anchor[who] = pos[hits[at]]
+            who = actor[hits]  # sorted (rows are): the first hit of each actor is where ``who`` changes
+            at = np.flatnonzero(np.r_[True, who[1:] != who[:-1]]) if len(who) else hits[:0]
+            anchor[who[at]] = pos[hits[at]]
     a = anchor[actor]
     depth = q.step_limit
     if q.end_point is None:
@@ -232,10 +246,10 @@ def run_paths_query(ws: Workspace, q: PathsQuery) -> dict[str, Any]:
     has_next[:-1] = actor[1:] == actor[:-1]
     n_items = len(items)
     node_key = step * n_items + code
-    node_ids, node_counts = np.unique(node_key, return_counts=True)
+    node_ids, node_counts = _counts(node_key, (depth + 1) * n_items)
     drops = np.bincount(np.searchsorted(node_ids, node_key[~has_next]), minlength=len(node_ids))
     link_key = node_key[:-1][has_next[:-1]] * n_items + code[1:][has_next[:-1]]
-    link_ids, link_counts = np.unique(link_key, return_counts=True)
+    link_ids, link_counts = _counts(link_key, (depth + 1) * n_items * n_items)
     name = "{}_{}".format
     nodes = [{"name": name(int(k // n_items), items[k % n_items]), "step": int(k // n_items),
               "item": items[k % n_items], "count": int(c), "dropoff": int(d)}

@@ -9,7 +9,8 @@ active at least once; ``cumulative[k - 1]`` = actors active in ``k`` periods or 
 with two GROUP BYs (per actor, then per number of periods); where every row carries its integer distinct-id
 code (:mod:`cxlens.store.distinct_codes`) and no person filter needs the persons join, the actors are those
 codes (:func:`~cxlens.query._events.coded_source`), grouped through a perfect hash table instead of hashing
-strings.
+strings, and with at most :data:`MASK_PERIODS` periods an actor's periods are the set bits of a BIT_OR
+instead of a distinct count.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ __all__ = ["StickinessQuery", "run_stickiness", "stickiness_select"]
 
 CODED = True
 """Use the integer distinct-id codes when the store has them (tests switch it off to reach the string path)."""
+MASK_PERIODS = 62
+"""With codes and at most this many periods, count an actor's periods as the set bits of one BIGINT."""
 
 
 class StickinessQuery(SeriesQuery):
@@ -51,7 +54,9 @@ def stickiness_select(q: StickinessQuery, periods: Periods, identities: bool, *,
     periods : Periods
     identities : bool
     coded : bool
-        Actors are integer codes (:func:`~cxlens.query._events.coded_source`; no person filter allowed).
+        Actors are integer codes (:func:`~cxlens.query._events.coded_source`; no person filter allowed);
+        with at most :data:`MASK_PERIODS` periods, ``k`` is the number of set bits of the actor's periods
+        (``BIT_COUNT(BIT_OR(1 << p))``), cheaper than a distinct count.
 
     Returns
     -------
@@ -61,8 +66,12 @@ def stickiness_select(q: StickinessQuery, periods: Periods, identities: bool, *,
     src = (coded_source(identities) if coded else event_source(needs_person(filters), identities)).subquery("ev")
     cond = exp.and_(entity_condition(q.event, q.global_properties), bounds_condition(periods, q.timezone))
     p = period_index_sql(local_time(exp.column("timestamp"), q.timezone), periods)
-    per_actor = select(exp.column("actor"), exp.Count(this=exp.Distinct(expressions=[p])).as_("k")).from_(
-        src).where(cond).group_by(exp.column("actor")).subquery("a")
+    k: exp.Expression = exp.Count(this=exp.Distinct(expressions=[p]))
+    if coded and periods.n <= MASK_PERIODS:
+        bit = exp.BitwiseLeftShift(this=exp.cast(exp.Literal.number(1), "BIGINT"), expression=p)
+        k = exp.func("BIT_COUNT", exp.BitwiseOrAgg(this=bit))
+    per_actor = select(exp.column("actor"), k.as_("k")).from_(src).where(cond).group_by(
+        exp.column("actor")).subquery("a")
     return select(exp.column("k"), exp.Count(this=exp.Star()).as_("actors")).from_(per_actor).group_by(
         exp.column("k"))
 

@@ -1,4 +1,4 @@
-"""Shared building blocks of the event query kinds (funnel, retention).
+"""Shared building blocks of the event query kinds (funnel, retention, trends, lifecycle, stickiness, paths).
 
 Every event query reads the same source: ``events`` joined to the identity map so that each row carries its
 *actor* (the person id of its distinct id, or the distinct id itself when it belongs to no person) and, when a

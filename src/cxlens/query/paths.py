@@ -247,7 +247,10 @@ def run_paths_query(ws: Workspace, q: PathsQuery) -> dict[str, Any]:
     n_items = len(items)
     node_key = step * n_items + code
     node_ids, node_counts = _counts(node_key, (depth + 1) * n_items)
-    drops = np.bincount(np.searchsorted(node_ids, node_key[~has_next]), minlength=len(node_ids))
+    if (depth + 1) * n_items <= COUNT_BINS:
+        drops = np.bincount(node_key[~has_next], minlength=(depth + 1) * n_items)[node_ids]
+    else:
+        drops = np.bincount(np.searchsorted(node_ids, node_key[~has_next]), minlength=len(node_ids))
     link_key = node_key[:-1][has_next[:-1]] * n_items + code[1:][has_next[:-1]]
     link_ids, link_counts = _counts(link_key, (depth + 1) * n_items * n_items)
     name = "{}_{}".format

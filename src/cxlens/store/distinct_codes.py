@@ -1,4 +1,5 @@
-"""Integer codes of distinct ids, kept beside ``events`` for the event query kinds (funnel, retention).
+"""Integer codes of distinct ids, kept beside ``events`` for the event query kinds (funnel, retention, trends,
+lifecycle, stickiness, paths).
 
 Why: those queries group 10^7 events by actor, and on DuckDB reading the ``distinct_id`` strings of the
 matching rows (dictionary/FSST-compressed) costs more than scanning, filtering and sorting everything else.

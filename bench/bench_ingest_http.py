@@ -2,7 +2,8 @@
 
 The server (``uvicorn --factory cxlens.api.app:create_app``, one worker) is pinned to core 0 with taskset; the
 load generator (ApacheBench ``ab -k``, as in performance.md part 2(c)) runs on core 1. Every request carries
-100 validated events (JSON array, ~160 B per event); a 200 answer means the rows are synced to the ingest log (group commit).
+100 validated events (JSON array, ~160 B per event); a 200 answer means the rows are synced to the ingest log
+(group commit).
 At the end the workspace is re-opened and the stored row count is checked against the acknowledged requests.
 
 Last measured (shared 2-core machine, median of 5 runs): 221k events/s (219-233k), p50 13 ms, p99 28 ms

@@ -174,3 +174,16 @@ def test_cli_scores_date_flags_and_warnings(tmp_path) -> None:
     assert row["n"] == 2  # the answers at noon of the --to day count
     r = runner.invoke(app, ["--db", str(db), "nps", "--question", "nope"])
     assert r.exit_code == 0 and "warning:" in r.stdout and "no nps answer matches" in r.stdout
+
+
+def test_a_change_without_a_p_value_is_not_adjusted_or_counted() -> None:
+    """Two periods whose answers do not vary: Welch's t has no p-value, so the change is not tested, and its
+    adjusted p-value is null (it was NaN, which JSON cannot carry and which never equals itself)."""
+    ws = cxlens.Workspace()
+    ws.add("responses", [{"survey": "s", "question": "ces", "question_type": "ces", "score": s,
+                          "timestamp": t} for s, t in [(3, "2024-02-19"), (3, "2024-02-20"),
+                                                       (6, "2024-02-26"), (6, "2024-02-27"),
+                                                       (6, "2024-02-28")]])
+    [_, second] = ws.query({"kind": "ces", "period": "week", "compare": "previous_period"})["rows"]
+    assert second["change"] == 3.0 and second["p_value"] is None
+    assert second["p_value_adjusted"] is None and second["significant"] is False

@@ -373,9 +373,9 @@ def _add_comparisons(q: ScoreQuery, rows: list[dict[str, Any]], stats: list[Any]
             d = diff.to_dict()
             cur.update({"change": d["estimate"], "change_ci_low": d["ci_low"], "change_ci_high": d["ci_high"],
                         "p_value": d["p_value"]})
-            if diff.p_value is not None:
+            if d["p_value"] is not None:  # to_dict maps an undefined p (NaN: no variance on either side) to None
                 tested.append(cur_i)
-                pvals.append(diff.p_value)
+                pvals.append(d["p_value"])
     if pvals:
         method = None if q.correction == "none" else q.correction
         adjusted = adjust_pvalues(pvals, method) if method else pvals

@@ -293,3 +293,23 @@ def test_a_store_that_cannot_be_written_stops_the_writer_and_keeps_the_log(tmp_p
     ws.close()
     with Workspace(db) as again:  # the disk has room again: the next open applies both, in order
         assert event_ids(again) == sorted(e["event_id"] for e in EVENTS[:100] + EVENTS[200:300])
+
+
+def test_the_writer_leaves_the_store_connection_usable(tmp_path: Path) -> None:
+    """DuckDB refuses work on a connection holding a result not read to the end; the writer's reads of the
+    log position and its commits must not leave one (it broke paths by property, which registers a table)."""
+    from fastapi.testclient import TestClient
+
+    from cxlens.api import Settings, create_app
+
+    db = tmp_path / "w.duckdb"
+    with Workspace(db) as ws:
+        ws.add("events", EVENTS[:50])
+        ws.query({"kind": "paths"})  # codes every row: the next open has no write to do before the query
+    ws = Workspace(db)
+    with TestClient(create_app(Settings(auth="none"), workspace=ws), raise_server_exceptions=False) as c:
+        for _ in range(2):  # before and after the applier's first commit
+            r = c.post("/api/query", json={"kind": "paths", "item_property": "plan"})
+            assert r.status_code == 200, r.text
+            assert c.post("/api/events", json=EVENTS[50:60]).status_code == 200
+    ws.close()

@@ -142,7 +142,9 @@ def has_records(directory: Path) -> bool:
 
 def committed_seq(con: Any) -> int:
     """The last record applied to the database behind DuckDB connection ``con``."""
-    row = con.execute(f"SELECT max(seq) FROM {LOG_TABLE}").fetchone()
+    # fetchall: DuckDB refuses other work on a connection that holds a result not read to the end
+    rows = con.execute(f"SELECT max(seq) FROM {LOG_TABLE}").fetchall()
+    row = rows[0] if rows else None
     return int(row[0] or 0) if row else 0
 
 

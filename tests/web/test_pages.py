@@ -157,3 +157,27 @@ def test_page_date_filter_includes_the_whole_last_day() -> None:
         assert res["rows"][0]["n"] == 2 and res["source"] == "rollup"
         ctx = PageContext(run=ws.query, date_to=datetime(2024, 1, 31, 11, 0))  # an instant stays an instant
         assert ws.query(ctx.scoped({"kind": "nps"}))["rows"][0]["n"] == 2
+
+
+def test_behaviour_shows_session_conversion_with_its_interval(app_client: tuple[TestClient, str]) -> None:
+    """UCI Online Shoppers Purchasing Intention (Sakar et al. 2019; golden-figures.md, clickstream): 1,908 of
+    12,330 sessions end in revenue, 15.47%; by visitor type 10,551 returning, 1,694 new and 85 other sessions."""
+    c, token = app_client
+    h = {"X-Api-Key": token}
+    [b] = [b for b in c.get("/behaviour.json", headers=h).json()["blocks"] if b["title"].startswith("Session conv")]
+    [s] = b["chart"]["series"]
+    assert b["chart"]["x"] == ["all sessions"] and s["data"][0] == pytest.approx(100 * 1908 / 12330)
+    assert s["low"][0] < s["data"][0] < s["high"][0] and "12,330 sessions" in b["note"]
+    [b] = [b for b in c.get("/behaviour.json?by=visitor_type", headers=h).json()["blocks"]
+           if b["title"].startswith("Session conv")]
+    assert b["chart"]["x"] == ["Returning_Visitor", "New_Visitor", "Other"]
+    assert b["title"].endswith("by visitor_type")
+
+
+def test_a_read_only_workspace_refuses_ingest_with_a_clear_error(app_client: tuple[TestClient, str]) -> None:
+    c, _ = app_client
+    ring = c.app.state.keys
+    token, _ = ring.create("ingest")
+    r = c.post("/api/events", json=[{"distinct_id": "u", "event": "e", "timestamp": "2024-05-01T00:00:00Z"}],
+               headers={"X-Api-Key": token})
+    assert r.status_code == 400 and "read-only" in r.json()["error"]["message"]

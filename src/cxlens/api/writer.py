@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from cxlens.errors import CxlensError, ImportValidationError, StoreError
+from cxlens.errors import CxlensError, CxlensInputError, ImportValidationError, StoreError
 from cxlens.ingest.conform import ROW
 from cxlens.ingest.importer import prepare
 from cxlens.store import ingest_log
@@ -113,7 +113,8 @@ class IngestWriter:
         self._since_checkpoint = 0
         path = getattr(ws.store, "path", None)
         con = getattr(ws.store, "connection", None)
-        self._seq_in_db = path is not None and con is not None
+        self._read_only = bool(getattr(ws.store, "read_only", False))  # served for reading: refuse ingest
+        self._seq_in_db = path is not None and con is not None and not self._read_only
         directory = ingest_log.log_dir(path) if self._seq_in_db else None
         start = ingest_log.committed_seq(con) if self._seq_in_db else 0
         if directory is not None:
@@ -136,6 +137,8 @@ class IngestWriter:
 
     def submit(self, kind: str, data: pa.Table) -> Future[int]:
         """Queue a raw batch of ``kind``; the future gives the rows written (or the validation error)."""
+        if self._read_only:
+            raise CxlensInputError("this server's workspace is open read-only; it takes no data", kind=kind)
         p = _Pending(kind, data)
         with self._cond:
             if self._stop:

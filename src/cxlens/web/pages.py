@@ -67,6 +67,26 @@ def _later(title: str, kind: str) -> dict[str, Any]:
     return empty_block(title, f"needs the `{kind}` query kind, which is not installed in this version")
 
 
+def _session_conversion(ctx: PageContext) -> dict[str, Any]:
+    """Share of sessions that converted, with its interval, per value of the page's split when one is set."""
+    by = [ctx.by] if ctx.by else []
+    qs = ctx.scoped({"kind": "conversion", "table": "sessions", "column": "converted", "by": by})
+    r = ctx.query(qs, scoped=False)
+    rows = [x for x in (r or {}).get("rows", []) if x.get("n")]
+    title = "Session conversion rate (95% interval)" + (f" by {ctx.by}" if by else "")
+    if not rows:
+        return empty_block(title, "no sessions match these filters", qs)
+    rows = sorted(rows, key=lambda x: -x["n"])[:12]
+    pct = [{k: None if x["rate"][k] is None else 100 * x["rate"][k] for k in ("estimate", "ci_low", "ci_high")}
+           for x in rows]
+    n = sum(x["n"] for x in rows)
+    return {"type": "chart", "title": title, "query": qs,
+            "note": f"{n:,} sessions; {rows[0]['rate']['method']} interval; % of sessions with a conversion",
+            "chart": {"kind": "interval", "x": [" / ".join(str(x.get(b)) for b in by) or "all sessions" for x in rows],
+                      "series": [{"name": "converted %", "data": [p["estimate"] for p in pct],
+                                  "low": [p["ci_low"] for p in pct], "high": [p["ci_high"] for p in pct]}]}}
+
+
 @register_page("overview", "Overview", 10)
 def overview(ctx: PageContext) -> dict[str, Any]:
     """Scorecard of CX and UX metrics with intervals and trends."""
@@ -205,8 +225,7 @@ def behaviour(ctx: PageContext) -> dict[str, Any]:
     else:
         blocks.append(empty_block("Events", "no events yet; send some to POST /api/events", q))
     blocks.append(bar_block("Events by name", events, "event", query=q))
-    qs = {"kind": "count", "table": "sessions", "by": ["converted"]}
-    blocks.append(bar_block("Sessions by conversion", ctx.query(qs), "converted", query=qs, horizontal=False))
+    blocks.append(_session_conversion(ctx))
     if rng:
         d = rng["date_range"]
         blocks.insert(0, {"type": "note", "title": "Range", "message": f"Trends, paths, lifecycle, stickiness "

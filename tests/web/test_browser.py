@@ -100,6 +100,9 @@ def test_widget_on_another_origin_submits_nps_that_shows_in_the_dashboard(page, 
     tile = page.locator(".tile[data-label='NPS']")
     assert tile.locator(".value").inner_text() == "100"
     assert "n = 1" in tile.locator(".n").inner_text()
+    warn = tile.locator(".warn")  # one answer: the tile says its number is shaky, and why on hover
+    assert warn.inner_text() == "⚠ small sample (n = 1 < 30)"
+    assert "outside the adjusted-Wald interval" in warn.get_attribute("title")
     page.goto(f"{server.url}/surveys")
     assert page.locator(".chart[data-rendered='band']").count() >= 2  # NPS and rating trends
     # one answer's interval spans most of the NPS range: the axis still ends at +-100, not at a rounder 150

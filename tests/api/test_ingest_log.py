@@ -87,9 +87,9 @@ def test_records_round_trip_through_the_log_format() -> None:
         assert back[name].equals(t), name
 
 
-def _write_log(directory: Path, n: int) -> list[dict[str, pa.Table]]:
+def _write_log(directory: Path, n: int, database: str = "d") -> list[dict[str, pa.Table]]:
     records = [prepare("events", batch(i), file="x") for i in range(n)]
-    log = ingest_log.IngestLog(directory, 1)
+    log = ingest_log.IngestLog(directory, 1, database)
     for r in records:
         log.append([r])
     log.close(0)  # nothing applied: every segment stays
@@ -97,7 +97,9 @@ def _write_log(directory: Path, n: int) -> list[dict[str, pa.Table]]:
 
 
 def test_a_record_cut_short_by_a_crash_ends_the_log(tmp_path: Path) -> None:
-    _write_log(tmp_path / "log", 3)
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        me = ingest_log.database_id(ws.store.connection)
+    _write_log(tmp_path / "log", 3, me)
     [seg] = ingest_log.segments(tmp_path / "log")
     whole = seg.read_bytes()
     ends = [end for _, _, end in ingest_log.read_records(seg)]
@@ -313,3 +315,25 @@ def test_the_writer_leaves_the_store_connection_usable(tmp_path: Path) -> None:
             assert r.status_code == 200, r.text
             assert c.post("/api/events", json=EVENTS[50:60]).status_code == 200
     ws.close()
+
+
+def test_a_log_never_goes_into_another_database(tmp_path: Path) -> None:
+    """The database file was deleted and created again (or another file put in its place) while its log
+    stayed: opening it must not pour the old file's acknowledged batches into the new one."""
+    db = tmp_path / "w.duckdb"
+    ws = Workspace(db)
+    w = IngestWriter(ws, flush_ms=1)
+    with applier_held(ws):
+        w.submit("events", batch(0)).result(10)
+        copy = crash_copy(db, tmp_path / "crash")
+    w.close()
+    ws.close()
+    copy.unlink()  # the database goes, its log stays
+    with pytest.raises(StoreError, match="belongs to another database") as e:
+        Workspace(copy)
+    assert "Move" in e.value.message and e.value.details["path"].endswith(".log")
+    with pytest.raises(StoreError, match="belongs to another database"):
+        Workspace(copy, read_only=True)  # a read-only open says the same, not "open elsewhere"
+    shutil.rmtree(ingest_log.log_dir(copy))
+    with Workspace(copy) as fresh:  # with the log moved away the new file opens, empty
+        assert fresh.count("events") == 0

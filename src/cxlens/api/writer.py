@@ -120,7 +120,8 @@ class IngestWriter:
         if directory is not None:
             ingest_log.replay(ws.store, directory)  # the store replays on open; this covers a store opened
             start = ingest_log.committed_seq(con)   # before the log was written (tests, embedding)
-        self.log = ingest_log.IngestLog(directory, start + 1)
+        self.log = ingest_log.IngestLog(directory, start + 1,
+                                        ingest_log.database_id(con) if directory is not None else "")
         # the applier's side: work queue, what was acknowledged and what is applied
         self._applied = threading.Condition()
         self._queue: deque[_Logged | _Direct] = deque()

@@ -7,7 +7,6 @@ connection, so many threads can read at once. Another process can open the same 
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -67,8 +66,12 @@ class DuckDBStore:
             raise CxlensInputError(f"workspace file {self.path} does not exist", path=str(self.path))
         if self.path is not None and read_only and ingest_log.has_records(ingest_log.log_dir(self.path)):
             # a server stopped before applying batches it acknowledged: apply them first (crash recovery)
-            with contextlib.suppress(StoreError):  # held for writing: that process applies them itself
+            try:
                 DuckDBStore(self.path).close()
+            except ingest_log.ForeignLogError:
+                raise
+            except StoreError:  # held for writing: that process applies them itself
+                pass
             if ingest_log.has_records(ingest_log.log_dir(self.path)):
                 log.warning("%s: acknowledged batches in %s are not applied yet (the file is open elsewhere); "
                             "this read-only view does not include them", self.path, ingest_log.log_dir(self.path))
@@ -90,7 +93,11 @@ class DuckDBStore:
         if not read_only:
             self._migrate()
             if self.path is not None:
-                ingest_log.replay(self, ingest_log.log_dir(self.path))
+                try:
+                    ingest_log.replay(self, ingest_log.log_dir(self.path))
+                except BaseException:
+                    self._con.close()  # not opened after all: release the file
+                    raise
         elif self.schema_version() < MIGRATIONS[-1].version:
             raise StoreError(
                 f"{self.path} has schema version {self.schema_version()}, this cxlens needs "

@@ -10,7 +10,8 @@ database does not hold yet, whenever the file is opened for writing after a cras
 
 Format (written by hand because no library offers an append-only, fsync-per-group, torn-write-detecting
 log of Arrow tables; the tables themselves are Arrow IPC streams): a log is a directory ``<db>.ingest-log``
-of segment files ``<first seq, 20 digits>.log``; a segment is a sequence of records, each a 20-byte header
+of segment files ``<first seq, 20 digits>-<database id>.log`` (so a segment never goes into another database);
+a segment is a sequence of records, each a 20-byte header
 ``b"CXL1" | seq u64 | length u32 | crc32 u32`` (little endian) and a payload of ``length`` bytes: for each
 table ``name length u16 | name (utf-8) | ipc length u64 | Arrow IPC stream``. A record cut short by a crash
 (it was never acknowledged: the answer waits for the sync) ends the log; a bad record followed by good ones
@@ -33,8 +34,8 @@ import pyarrow as pa
 
 from cxlens.errors import StoreError
 
-__all__ = ["LOG_TABLE", "IngestLog", "apply_records", "committed_seq", "decode", "encode", "has_records", "log_dir",
-           "merge", "read_records", "replay", "segments"]
+__all__ = ["LOG_TABLE", "ForeignLogError", "IngestLog", "apply_records", "committed_seq", "database_id", "decode",
+           "encode", "has_records", "log_dir", "merge", "read_records", "replay", "segments"]
 
 LOG_TABLE = "_cxlens_ingest_log"
 """One row: the sequence number of the last log record applied (committed with that record's rows)."""
@@ -148,14 +149,40 @@ def committed_seq(con: Any) -> int:
     return int(row[0] or 0) if row else 0
 
 
+class ForeignLogError(StoreError):
+    """The ingest log beside a database file was written for another database."""
+
+    code = "foreign_ingest_log"
+
+
+def database_id(con: Any) -> str:
+    """The random id of the database behind DuckDB connection ``con`` (migration 8)."""
+    rows = con.execute(f"SELECT max(database_id) FROM {LOG_TABLE}").fetchall()
+    return str(rows[0][0])
+
+
+def _segment_owner(segment: Path) -> str | None:
+    """The database id in a segment's name (``<first seq>-<database id>.log``)."""
+    _, _, owner = segment.stem.partition("-")
+    return owner or None
+
+
 def replay(store: Any, directory: Path) -> int:
     """Apply the records of the log at ``directory`` that ``store`` (writable) does not hold; returns rows.
 
-    Whole segments are deleted once everything in them is committed to the database.
+    Whole segments are deleted once everything in them is committed to the database. A segment written for
+    another database (its id is in the file name) stops the replay with a :class:`~cxlens.errors.StoreError`.
     """
     files = segments(directory)
     if not files:
         return 0
+    me = database_id(store.connection)
+    for seg in files:
+        if _segment_owner(seg) != me:
+            raise ForeignLogError(
+                f"ingest log segment {seg} belongs to another database (id {_segment_owner(seg)}, this file is "
+                f"{me}): it holds batches acknowledged for a file that was replaced. Move {directory} away to "
+                "open this database without them, or put the original file back.", path=str(seg))
     done = committed_seq(store.connection)
     rows = 0
     pending: list[dict[str, pa.Table]] = []
@@ -214,8 +241,9 @@ class IngestLog:
     ``directory=None`` gives a log that keeps nothing (an in-memory database has nothing to survive).
     """
 
-    def __init__(self, directory: Path | None, next_seq: int) -> None:
+    def __init__(self, directory: Path | None, next_seq: int, database: str = "") -> None:
         self.directory = directory
+        self.database = database
         self.next_seq = next_seq
         self._lock = threading.Lock()
         self._closed: list[tuple[Path, int]] = []  # (segment, last seq in it)
@@ -266,7 +294,7 @@ class IngestLog:
             os.close(self._fd)
             with self._lock:
                 self._closed.append((self._path, seq - 1))
-        self._path = self.directory / f"{seq:020d}.log"
+        self._path = self.directory / f"{seq:020d}-{self.database}.log"
         self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._size = 0
         dfd = os.open(self.directory, os.O_RDONLY)  # the new file's name must survive a crash too

@@ -110,6 +110,14 @@ def _ingest_log(types: TypeMap) -> list[str]:
             f'INSERT INTO "{LOG_TABLE}" SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM "{LOG_TABLE}")']
 
 
+def _database_id(types: TypeMap) -> list[str]:
+    """A random id of this database, in the names of its ingest-log segments, so a log never goes into another
+    file (a database deleted and created again under the same name, a log copied beside the wrong file)."""
+    return [f'ALTER TABLE "{LOG_TABLE}" ADD COLUMN IF NOT EXISTS database_id {types["string"]}',
+            f'UPDATE "{LOG_TABLE}" SET database_id = replace(CAST(uuid() AS VARCHAR), \'-\', \'\') '
+            "WHERE database_id IS NULL"]
+
+
 #: Tables a migration creates beside the canonical ones (written with ``Store.append_internal``).
 INTERNAL_TABLES = frozenset({"text_scores", "text_taxonomies", "_cxlens_api_keys", "_cxlens_surveys"})
 
@@ -121,4 +129,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "integer codes of distinct ids for the event queries", _distinct_codes),
     Migration(6, "integer codes of event names for the event queries", _event_codes),
     Migration(7, "ingest log: the last acknowledged batch applied", _ingest_log),
+    Migration(8, "ingest log: the database's id, named in its log segments", _database_id),
 )

@@ -337,3 +337,18 @@ def test_a_log_never_goes_into_another_database(tmp_path: Path) -> None:
     shutil.rmtree(ingest_log.log_dir(copy))
     with Workspace(copy) as fresh:  # with the log moved away the new file opens, empty
         assert fresh.count("events") == 0
+
+
+def test_the_applier_gathers_records_but_a_waiting_read_cuts_it_short(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "w.duckdb")
+    w = IngestWriter(ws, flush_ms=1, apply_rows=10**9, apply_ms=30_000)  # gather for up to 30 s
+    for i in range(2):
+        assert w.submit("events", batch(i)).result(10) == 100
+    time.sleep(0.2)
+    assert w.status()["applied_seq"] == 0 and w.status()["acked_seq"] == 2  # still gathering
+    t0 = time.monotonic()
+    assert ws.count("events") == 200  # the read asks for the commit instead of waiting out the 30 s
+    assert time.monotonic() - t0 < 5
+    assert w.stats["applies"] == 1  # both records in one transaction
+    w.close()
+    ws.close()

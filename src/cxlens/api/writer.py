@@ -63,6 +63,7 @@ class _Logged:
     seq: int
     records: list[dict[str, pa.Table]]
     rows: int
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -94,12 +95,15 @@ class IngestWriter:
 
     def __init__(self, ws: Workspace, *, flush_rows: int = 10_000, flush_ms: float = 5.0,
                  on_commit: Callable[[], None] | None = None, checkpoint_rows: int | None = None,
-                 max_backlog_rows: int = 1_000_000) -> None:
+                 max_backlog_rows: int = 1_000_000, apply_rows: int = 20_000, apply_ms: float = 50.0) -> None:
         self.ws = ws
         self.flush_rows = flush_rows
         self.flush_s = flush_ms / 1000
         self.on_commit = on_commit
         self.max_backlog_rows = max_backlog_rows
+        self.apply_rows = apply_rows
+        self.apply_s = apply_ms / 1000
+        self._readers = 0  # reads waiting in sync(): the applier commits at once for them
         self._cond = threading.Condition()
         self._pending: list[_Pending] = []
         self._rows = 0
@@ -159,14 +163,21 @@ class IngestWriter:
         deadline = time.monotonic() + timeout
         with self._applied:
             target = self._acked_seq
-            while self._applied_seq < target:
-                if self._failed is not None:
-                    raise self._failed
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise StoreError(f"acknowledged batches are not applied after {timeout:g} s; they are kept "
-                                     "in the ingest log", applied_seq=self._applied_seq, acked_seq=target)
-                self._applied.wait(left)
+            if self._applied_seq >= target:
+                return
+            self._readers += 1
+            self._applied.notify_all()  # the applier stops gathering and commits what it has
+            try:
+                while self._applied_seq < target:
+                    if self._failed is not None:
+                        raise self._failed
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise StoreError(f"acknowledged batches are not applied after {timeout:g} s; they are "
+                                         "kept in the ingest log", applied_seq=self._applied_seq, acked_seq=target)
+                    self._applied.wait(left)
+            finally:
+                self._readers -= 1
 
     def status(self) -> dict[str, int | str | None]:
         """Where the log stands: last record acknowledged and applied, rows waiting, the log's directory."""
@@ -312,6 +323,14 @@ class IngestWriter:
                     self._applied.wait(0.5)
                 if not self._queue:
                     return
+                # gather: bigger DuckDB transactions cost less per row (CPU the answers need), unless a read
+                # waits, a persons batch waits for its commit, or the server stops
+                while (self._backlog < self.apply_rows and not self._readers and not self._applier_stop
+                       and all(isinstance(w, _Logged) for w in self._queue)):
+                    left = self._queue[0].at + self.apply_s - time.monotonic()  # type: ignore[union-attr]
+                    if left <= 0:
+                        break
+                    self._applied.wait(left)
                 work, self._queue = list(self._queue), deque()
             i = 0
             while i < len(work):

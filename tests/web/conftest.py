@@ -103,6 +103,9 @@ def server(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             id="nps-web", question="How likely are you to recommend cxlens to a friend or colleague?",
             follow_up="What is the main reason for your score?", targeting={"url_contains": "/checkout"},
             once_per_days=90))
+        SurveyStore(ws.store).create(SurveyDefinition(
+            id="ces-signup", question_type="ces", question="How easy was it to create your account?",
+            targeting={"event": "signup_done"}, once_per_days=30))
     port, widget_port = free_port(), free_port()
     proc = start_server(db, port, {"CXLENS_CORS_ORIGINS": f"http://127.0.0.1:{widget_port}", "CXLENS_FLUSH_MS": "5"})
     srv = Server(f"http://127.0.0.1:{port}", db, read, ingest, proc)
@@ -121,6 +124,12 @@ def widget_site(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Ite
 <body style="font-family:sans-serif"><h1>Checkout</h1><p>Thanks for your order.</p>
 <script>window.cxlensQueue = [["identify", "customer-42"]];</script>
 <script src="{server.url}/widget.js" data-key="{server.ingest_key}" data-survey="nps-web" async></script>
+</body></html>""", encoding="utf-8")
+    (root / "signup.html").write_text(f"""<!doctype html><html><head><title>Sign up</title>
+<link rel="icon" href="data:,"></head>
+<body style="font-family:sans-serif"><h1>Create your account</h1>
+<script>window.cxlensQueue = [["identify", "customer-43"]];</script>
+<script src="{server.url}/widget.js" data-key="{server.ingest_key}" data-survey="ces-signup" async></script>
 </body></html>""", encoding="utf-8")
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
 

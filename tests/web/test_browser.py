@@ -120,3 +120,30 @@ def test_widget_dismissal_is_recorded(page, server: Server, widget_site: str) ->
     h = {"X-Api-Key": server.read_key}
     r = httpx.post(f"{server.url}/api/query", headers=h, json={"kind": "nps"}).json()
     assert r["rows"][0]["dismissed"] >= 1
+
+
+def test_widget_asks_ces_only_after_its_target_event(page, server: Server, widget_site: str) -> None:
+    errors = watch_console(page)
+    page.set_viewport_size({"width": 1000, "height": 700})
+    page.goto(f"{widget_site}/signup.html")
+    page.wait_for_function("window.cxlens.status === 'ready'")
+    assert page.locator(".cxw").count() == 0  # targeted by event: nothing on page load
+    page.evaluate("window.cxlens.track('some_other_event')")
+    assert page.locator(".cxw").count() == 0
+    page.evaluate("window.cxlens.track('signup_done')")
+    page.wait_for_selector(".cxw [data-score='7']")
+    assert page.locator(".cxw .sc button").all_inner_texts() == [str(v) for v in range(1, 8)]
+    assert page.locator(".cxw .lb").inner_text().split("\n") == ["Very difficult", "Very easy"]
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "widget-ces.png"))
+    page.click(".cxw [data-score='6']")  # no follow-up question: sent at once
+    page.wait_for_function("window.cxlens.status === 'sent'")
+    assert page.evaluate("window.cxlens.posted") == [200] and errors == []
+    h = {"X-Api-Key": server.read_key}
+    r = httpx.post(f"{server.url}/api/query", headers=h, json={"kind": "ces", "survey": "ces-signup"}).json()
+    assert [(x["n"], x["estimate"], x["scale"]) for x in r["rows"]] == [(1, 6.0, [1, 7])]
+    rows = httpx.post(f"{server.url}/api/query", headers=h, json={
+        "kind": "count", "table": "responses", "by": ["distinct_id", "touchpoint", "question_type"],
+        "filters": [{"key": "survey", "value": "ces-signup"}]}).json()["rows"]
+    assert [(x["distinct_id"], x["touchpoint"], x["question_type"]) for x in rows] == [
+        ("customer-43", "/signup.html", "ces")]

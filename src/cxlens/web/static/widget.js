@@ -86,8 +86,10 @@
     }
     box.appendChild(sc);
     var lb = el("div", { "class": "lb" });
-    lb.appendChild(el("span", {}, s.low_label || (s.question_type === "nps" ? "Not at all likely" : "")));
-    lb.appendChild(el("span", {}, s.high_label || (s.question_type === "nps" ? "Extremely likely" : "")));
+    var ends = { nps: ["Not at all likely", "Extremely likely"], ces: ["Very difficult", "Very easy"],
+      csat: ["Very dissatisfied", "Very satisfied"] }[s.question_type] || ["", ""];
+    lb.appendChild(el("span", {}, s.low_label || ends[0]));
+    lb.appendChild(el("span", {}, s.high_label || ends[1]));
     box.appendChild(lb);
     function answered(v) {
       var first = row(Object.assign({ status: "answered", score: v }, score));

@@ -55,6 +55,16 @@ def events(n: int) -> list[dict]:
              "path": "/pricing", "browser": "Firefox", "plan": "pro"} for i in range(n)]
 
 
+def wait_healthy(url: str) -> None:
+    """Wait (up to ~30 s) until the server at ``url`` answers ``/api/health``."""
+    for _ in range(300):
+        try:
+            if httpx.get(url + "/api/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+
+
 def pin(core: int) -> list[str]:
     return ["taskset", "-c", str(core)] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else []
 
@@ -82,12 +92,7 @@ def main() -> None:
                                "--no-access-log"], env=env)
     try:
         url = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                if httpx.get(url + "/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        wait_healthy(url)
         warm = [*pin(1), "ab", "-q", "-k", "-c", str(args.concurrency), "-n", "2000", "-p", str(body),
                 "-T", "application/json", "-H", f"X-Api-Key: {token}", f"{url}/api/events"]
         subprocess.run(warm, capture_output=True, check=True)
@@ -145,12 +150,7 @@ def _baseline(args: argparse.Namespace, body: Path) -> float:
                               cwd=root)
     try:
         url = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                if httpx.get(url + "/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        wait_healthy(url)
         ab = [*pin(1), "ab", "-q", "-k", "-c", str(args.concurrency), "-p", str(body), "-T", "application/json",
               f"{url}/api/events"]
         subprocess.run([*ab[:-1], "-n", "2000", ab[-1]], capture_output=True, check=True)

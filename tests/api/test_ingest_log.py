@@ -71,6 +71,19 @@ def crash_copy(db: Path, to: Path) -> Path:
     return to / db.name
 
 
+def crashed_after_one_batch(tmp_path: Path) -> Path:
+    """A crash copy (see :func:`crash_copy`) holding one answered batch that only the log has."""
+    db = tmp_path / "w.duckdb"
+    ws = Workspace(db)
+    w = IngestWriter(ws, flush_ms=1)
+    with applier_held(ws):
+        w.submit("events", batch(0)).result(10)
+        copy = crash_copy(db, tmp_path / "crash")
+    w.close()
+    ws.close()
+    return copy
+
+
 def event_ids(ws: Workspace) -> list[str]:
     return sorted(ws.sql("SELECT event_id FROM events").column(0).to_pylist())
 
@@ -155,14 +168,7 @@ def test_answered_batches_survive_a_crash_before_duckdb_holds_them(tmp_path: Pat
 def test_a_read_only_open_that_cannot_recover_says_so(tmp_path: Path, caplog) -> None:
     import duckdb
 
-    db = tmp_path / "w.duckdb"
-    ws = Workspace(db)
-    w = IngestWriter(ws, flush_ms=1)
-    with applier_held(ws):
-        w.submit("events", batch(0)).result(10)
-        copy = crash_copy(db, tmp_path / "crash")
-    w.close()
-    ws.close()
+    copy = crashed_after_one_batch(tmp_path)
     other = duckdb.connect(str(copy), read_only=True)  # another reader holds the file: no write open now
     try:
         with caplog.at_level("WARNING"), Workspace(copy, read_only=True) as ro:
@@ -320,14 +326,7 @@ def test_the_writer_leaves_the_store_connection_usable(tmp_path: Path) -> None:
 def test_a_log_never_goes_into_another_database(tmp_path: Path) -> None:
     """The database file was deleted and created again (or another file put in its place) while its log
     stayed: opening it must not pour the old file's acknowledged batches into the new one."""
-    db = tmp_path / "w.duckdb"
-    ws = Workspace(db)
-    w = IngestWriter(ws, flush_ms=1)
-    with applier_held(ws):
-        w.submit("events", batch(0)).result(10)
-        copy = crash_copy(db, tmp_path / "crash")
-    w.close()
-    ws.close()
+    copy = crashed_after_one_batch(tmp_path)
     copy.unlink()  # the database goes, its log stays
     with pytest.raises(StoreError, match="belongs to another database") as e:
         Workspace(copy)

@@ -8,8 +8,7 @@ a read-only file with uncoded rows, which reads the strings.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.query.test_event_codes import _loaded as load_events
 
 import cxlens
 import cxlens.query.lifecycle as lifecycle
@@ -120,16 +120,10 @@ def paths_queries(draw: st.DrawFn) -> dict[str, Any]:
     return q
 
 
-@contextmanager
-def _loaded(data: Data) -> Iterator[tuple[cxlens.Workspace, pytest.MonkeyPatch]]:
+def _loaded(data: Data) -> AbstractContextManager[tuple[cxlens.Workspace, pytest.MonkeyPatch]]:
     """An in-memory workspace holding the persons and events of ``data``, and a monkeypatch undone on exit."""
     events, persons = data
-    with cxlens.Workspace() as ws, pytest.MonkeyPatch.context() as mp:
-        if persons:
-            ws.add("persons", persons)
-        if events:
-            ws.add("events", events)
-        yield ws, mp
+    return load_events(events, persons)
 
 
 def _strings(ws: cxlens.Workspace, q: dict[str, Any], mp: pytest.MonkeyPatch) -> Any:

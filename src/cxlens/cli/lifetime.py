@@ -11,16 +11,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cxlens.cli.main import app, err, handle_errors, open_existing, out, print_json
-from cxlens.workspace import Workspace
 
 __all__ = ["sparkline"]
 
 _BLOCKS = "▁▂▃▄▅▆▇█"
 _STAGES = ("summary", "fit", "predict", "segments")
 
-
-def _open(ctx: typer.Context) -> Workspace:
-    return open_existing(ctx)
 
 
 def sparkline(times: list[float], values: list[float | None], width: int = 40) -> str:
@@ -107,7 +103,7 @@ def clv(
                      "discount_rate": discount_rate, "discount_period": discount_period, "margin": margin,
                      "by": by, "interval": interval, "customer": customer, "opportunity_period": period,
                      "sort": "clv", "limit": None if as_json else top})
-    with _open(ctx) as ws, Progress(TextColumn("[bold]clv[/] {task.description}"), BarColumn(),
+    with open_existing(ctx) as ws, Progress(TextColumn("[bold]clv[/] {task.description}"), BarColumn(),
                                     TimeElapsedColumn(), console=err, transient=True, disable=as_json) as bar:
         task = bar.add_task("summary", total=len(_STAGES) if by else len(_STAGES) - 1)
 
@@ -183,7 +179,7 @@ def churn(
     q: dict[str, Any] = {"kind": "churn", "source": source, "table": table, "start": start, "end": end,
                          "inactivity_days": inactivity_days, "min_active_days": min_days, "unit": unit,
                          "at": at or None, "by": by, "observation_end": observation_end}
-    with _open(ctx) as ws, err.status("fitting Kaplan-Meier curves …", spinner="dots") if not as_json \
+    with open_existing(ctx) as ws, err.status("fitting Kaplan-Meier curves …", spinner="dots") if not as_json \
             else _Null():
         res = ws.query(q)
     if as_json:
@@ -244,7 +240,7 @@ def rfm(
     """RFM scores and segments (champions, loyal, at risk, ...); with --clv, CLV and churn per segment."""
     q = {"kind": "rfm", "as_of": as_of, "monetary": monetary, "with_clv": with_clv, "horizon": horizon,
          "clv_model": model, "interval": interval, "limit": None if as_json else 0}
-    with _open(ctx) as ws, err.status("scoring …", spinner="dots") if not as_json else _Null():
+    with open_existing(ctx) as ws, err.status("scoring …", spinner="dots") if not as_json else _Null():
         res = ws.query(q)
     if as_json:
         print_json(res)
@@ -272,7 +268,7 @@ def customer_retention(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Customer retention rate (E - N) / S, churn rate and revenue retention per period."""
-    with _open(ctx) as ws:
+    with open_existing(ctx) as ws:
         res = ws.query({"kind": "customer_retention", "period": period, "active_window": window})
     if as_json:
         print_json(res)
@@ -303,7 +299,7 @@ def cohorts(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """First-purchase cohorts by period offset (a cohort x offset matrix of VALUE)."""
-    with _open(ctx) as ws:
+    with open_existing(ctx) as ws:
         res = ws.query({"kind": "cohorts", "period": period, "value": value})
     if as_json:
         print_json(res)

@@ -24,9 +24,6 @@ def _fmt(v: Any, kind: str) -> str:
     return f"{v:.2f}"
 
 
-def _open(ctx: typer.Context) -> Workspace:
-    return open_existing(ctx)
-
 
 def _score_command(kind: str, title: str) -> None:
     @app.command(kind, help=f"{title} per group and period, with confidence intervals (and change tests "
@@ -57,7 +54,7 @@ def _score_command(kind: str, title: str) -> None:
             q["box"] = box
         if compare:
             q["compare"] = "previous_period"
-        with _open(ctx) as ws:
+        with open_existing(ctx) as ws:
             res = ws.query(q)
         if as_json:
             print_json(res)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["bar_block", "count_tile", "empty_block", "generic_block", "heatmap_block", "score_trend_block",
-           "table_block", "tile"]
+__all__ = ["bar_block", "count_tile", "empty_block", "generic_block", "heatmap_block", "interval_block",
+           "score_trend_block", "table_block", "tile"]
 
 
 def _fmt(v: Any, digits: int = 1) -> str:
@@ -103,6 +103,15 @@ def bar_block(title: str, result: dict[str, Any] | None, label: str, value: str 
     return {"type": "chart", "title": title, "note": note, "query": query,
             "chart": {"kind": "bar", "horizontal": horizontal, "x": names,
                       "series": [{"name": value, "data": [r.get(value) for r in rows]}]}}
+
+
+def interval_block(title: str, rows: list[dict[str, Any]], by: list[str], series: str, *, all_label: str = "all",
+                   note: str = "", query: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Bars with their interval as error bars, one per group of ``by`` (rows with estimate, ci_low, ci_high)."""
+    return {"type": "chart", "title": title, "note": note, "query": query,
+            "chart": {"kind": "interval", "x": [" / ".join(str(x.get(b)) for b in by) or all_label for x in rows],
+                      "series": [{"name": series, "data": [x["estimate"] for x in rows],
+                                  "low": [x["ci_low"] for x in rows], "high": [x["ci_high"] for x in rows]}]}}
 
 
 def heatmap_block(title: str, x: list[str], y: list[str], values: list[list[float | None]], *,

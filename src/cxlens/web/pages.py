@@ -16,6 +16,7 @@ from cxlens.web.blocks import (
     empty_block,
     generic_block,
     heatmap_block,
+    interval_block,
     score_trend_block,
     table_block,
     tile,
@@ -77,14 +78,11 @@ def _session_conversion(ctx: PageContext) -> dict[str, Any]:
     if not rows:
         return empty_block(title, "no sessions match these filters", qs)
     rows = sorted(rows, key=lambda x: -x["n"])[:12]
-    pct = [{k: None if x["rate"][k] is None else 100 * x["rate"][k] for k in ("estimate", "ci_low", "ci_high")}
-           for x in rows]
-    n = sum(x["n"] for x in rows)
-    return {"type": "chart", "title": title, "query": qs,
-            "note": f"{n:,} sessions; {rows[0]['rate']['method']} interval; % of sessions with a conversion",
-            "chart": {"kind": "interval", "x": [" / ".join(str(x.get(b)) for b in by) or "all sessions" for x in rows],
-                      "series": [{"name": "converted %", "data": [p["estimate"] for p in pct],
-                                  "low": [p["ci_low"] for p in pct], "high": [p["ci_high"] for p in pct]}]}}
+    pct = [{**{b: x.get(b) for b in by}, **{k: None if x["rate"][k] is None else 100 * x["rate"][k]
+                                            for k in ("estimate", "ci_low", "ci_high")}} for x in rows]
+    note = (f"{sum(x['n'] for x in rows):,} sessions; {rows[0]['rate']['method']} interval; % of sessions with a "
+            "conversion")
+    return interval_block(title, pct, by, "converted %", all_label="all sessions", note=note, query=qs)
 
 
 @register_page("overview", "Overview", 10)
@@ -299,12 +297,8 @@ def usability(ctx: PageContext) -> dict[str, Any]:
     if r and r.get("rows"):
         rows = r["rows"]
         blocks.append({"type": "tiles", "title": "System Usability Scale", "tiles": [tile("SUS", r, query=q)]})
-        blocks.append({"type": "chart", "title": "SUS with 95% interval" + (f" by {ctx.by}" if by else ""),
-                       "query": q, "chart": {"kind": "interval", "x": [" / ".join(str(x.get(b)) for b in by) or "all"
-                                                                        for x in rows],
-                                             "series": [{"name": "SUS", "data": [x["estimate"] for x in rows],
-                                                         "low": [x["ci_low"] for x in rows],
-                                                         "high": [x["ci_high"] for x in rows]}]}})
+        blocks.append(interval_block("SUS with 95% interval" + (f" by {ctx.by}" if by else ""), rows, by, "SUS",
+                                     query=q))
         blocks.append(table_block("SUS detail", [*by, "n", "SUS", "low", "high", "grade", "percentile",
                                                  "usability", "learnability"],
                                   [[*(x.get(b) for b in by), x["n"], x["estimate"], x["ci_low"], x["ci_high"],

@@ -120,10 +120,11 @@ class IngestWriter:
         self._read_only = bool(getattr(ws.store, "read_only", False))  # served for reading: refuse ingest
         self._seq_in_db = path is not None and con is not None and not self._read_only
         directory = ingest_log.log_dir(path) if self._seq_in_db else None
-        start = ingest_log.committed_seq(con) if self._seq_in_db else 0
         if directory is not None:
-            ingest_log.replay(ws.store, directory)  # the store replays on open; this covers a store opened
-            start = ingest_log.committed_seq(con)   # before the log was written (tests, embedding)
+            # the store replays on open; this covers a workspace opened before a previous writer on it stopped
+            # with records left (one that could not write the store)
+            ingest_log.replay(ws.store, directory)
+        start = ingest_log.committed_seq(con) if directory is not None else 0
         self.log = ingest_log.IngestLog(directory, start + 1,
                                         ingest_log.database_id(con) if directory is not None else "")
         # the applier's side: work queue, what was acknowledged and what is applied

@@ -169,15 +169,20 @@ def test_new_rows_are_coded_by_the_next_query_and_codes_stay() -> None:
         assert {r["distinct_id"]: r["c"] for r in pairs} == codes
 
 
+def older_file(path: Path, version: int, column: str, table: str) -> None:
+    """Make ``path`` a file written before migration ``version``, which added ``events.column`` and ``table``."""
+    con = duckdb.connect(str(path))
+    con.execute(f'ALTER TABLE events DROP COLUMN "{column}"')
+    con.execute(f'DROP TABLE "{table}"')
+    con.execute("DELETE FROM _cxlens_migrations WHERE version = ?", [version])
+    con.close()
+
+
 def test_the_migration_codes_the_rows_of_an_older_file(tmp_path: Path) -> None:
     path = tmp_path / "old.duckdb"
     with cxlens.Workspace(path) as ws:
         ws.add("events", [_ev("u1", "a", 0), _ev("u1", "b", 1), _ev("u2", "a", 0)])
-    con = duckdb.connect(str(path))  # make it a file written before migration 5
-    con.execute(f'ALTER TABLE events DROP COLUMN "{CODE_COLUMN}"')
-    con.execute(f'DROP TABLE "{DICT_TABLE}"')
-    con.execute("DELETE FROM _cxlens_migrations WHERE version = 5")
-    con.close()
+    older_file(path, 5, CODE_COLUMN, DICT_TABLE)
     with cxlens.Workspace(path) as ws:
         assert _uncoded(ws) == 0
         assert sorted(_codes(ws)) == ["u1", "u2"]

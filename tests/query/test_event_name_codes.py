@@ -11,11 +11,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.query.test_event_codes import FUNNEL, _ev, older_file
 
 import cxlens
 import cxlens.query.funnel
@@ -64,10 +64,6 @@ def test_the_event_code_fetch_equals_the_string_path(case: tuple[list[dict[str, 
         assert ws.query(q) == plain
 
 
-def _ev(who: str, event: str, day: int) -> dict[str, Any]:
-    return {"distinct_id": who, "event": event, "timestamp": (BASE + timedelta(days=day)).isoformat() + "Z"}
-
-
 def _names(ws: cxlens.Workspace) -> dict[str, int]:
     rows = ws.store.execute(f'SELECT event, code FROM "{EVENT_TABLE}"').to_pylist()
     return {r["event"]: r["code"] for r in rows}
@@ -75,9 +71,6 @@ def _names(ws: cxlens.Workspace) -> dict[str, int]:
 
 def _uncoded(ws: cxlens.Workspace) -> int:
     return ws.store.execute(f'SELECT count(*) AS n FROM events WHERE "{EVENT_COLUMN}" IS NULL').column(0)[0].as_py()
-
-
-FUNNEL = {"kind": "funnel", "steps": ["a", "b"], "conversion_window": {"value": 3, "unit": "day"}}
 
 
 def test_new_names_are_coded_by_the_next_query_and_codes_stay() -> None:
@@ -99,11 +92,7 @@ def test_migration_6_codes_the_names_of_an_older_file(tmp_path: Path) -> None:
     with cxlens.Workspace(path) as ws:
         ws.add("events", [_ev("u1", "a", 0), _ev("u1", "b", 1), _ev("u2", "a", 0)])
         assert [s["count"] for s in ws.query(FUNNEL)["steps"]] == [2, 1]
-    con = duckdb.connect(str(path))  # make it a file written before migration 6
-    con.execute(f'ALTER TABLE events DROP COLUMN "{EVENT_COLUMN}"')
-    con.execute(f'DROP TABLE "{EVENT_TABLE}"')
-    con.execute("DELETE FROM _cxlens_migrations WHERE version = 6")
-    con.close()
+    older_file(path, 6, EVENT_COLUMN, EVENT_TABLE)
     with cxlens.Workspace(path) as ws:
         assert _uncoded(ws) == 0 and _names(ws) == {"a": 0, "b": 1}
         assert [s["count"] for s in ws.query(FUNNEL)["steps"]] == [2, 1]
